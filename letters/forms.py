@@ -1,0 +1,99 @@
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Div, Field, Layout, Submit
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from .models import Letter, count_words
+
+
+def refuse_line_breaks(value):
+    """Names and towns go into mail headers and sign-offs: a line break there is an attack."""
+    if any(ch in value for ch in "\r\n\x00"):
+        raise ValidationError("Please write this on one line.", code="line_break")
+
+
+class LetterForm(forms.ModelForm):
+    exclusive = forms.BooleanField(
+        label="This letter is written only for this publication and has not been sent elsewhere.",
+        error_messages={"required": "Please confirm the letter is exclusive to us."},
+    )
+    consent = forms.BooleanField(
+        label="I agree that my letter may be edited for length and clarity and published "
+        "with my name and town.",
+        error_messages={"required": "We can only consider letters we may edit and publish."},
+    )
+    client_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
+    # A field people never see: bots fill it in.
+    website = forms.CharField(required=False, label="Leave this empty", max_length=200)
+
+    class Meta:
+        model = Letter
+        fields = ["name", "email", "town", "body", "phone", "exclusive", "consent"]
+        labels = {
+            "name": "Your name",
+            "email": "Your email",
+            "town": "Town",
+            "body": "Your letter",
+            "phone": "Daytime phone (optional, for verification; never published)",
+        }
+        help_texts = {
+            "email": "We will email you a link to confirm your letter.",
+            "town": 'Printed with your name: "Jane Smith, Hexham".',
+        }
+        widgets = {"body": forms.Textarea(attrs={"rows": 10})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.word_limit = settings.LETTERS_WORD_LIMIT
+        self.fields["body"].strip = False  # kept exactly as written
+        self.fields["town"].required = True
+        self.fields["body"].widget.attrs.update(
+            {"data-word-limit": self.word_limit, "aria-describedby": "word-count"}
+        )
+        for name in ("name", "town"):
+            self.fields[name].validators.append(refuse_line_breaks)
+        self.fields["phone"].validators.append(refuse_line_breaks)
+        self.helper = FormHelper()
+        self.helper.form_id = "letter-form"
+        self.helper.layout = Layout(
+            Div(
+                Div("name", css_class="col-md-6"),
+                Div("town", css_class="col-md-6"),
+                css_class="row",
+            ),
+            "email",
+            Field("body"),
+            HTML(
+                '<p id="word-count" class="form-text" aria-live="polite">'
+                f"Up to {self.word_limit} words.</p>"
+            ),
+            "phone",
+            "exclusive",
+            "consent",
+            "client_token",
+            Div("website", css_class="visually-hidden", aria_hidden="true"),
+            Submit("submit", "Send your letter", css_class="btn-dark"),
+        )
+
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        refuse_line_breaks(email)
+        return email.strip()
+
+    def clean_body(self):
+        body = self.cleaned_data["body"]
+        if not body.strip():
+            raise ValidationError("Please write your letter.", code="required")
+        words = count_words(body)
+        if words > self.word_limit:
+            raise ValidationError(
+                f"Your letter has {words} words; the limit is {self.word_limit}. "
+                f"Please cut {words - self.word_limit}.",
+                code="too_long",
+            )
+        return body
+
+    @property
+    def is_bot(self):
+        return bool(self.cleaned_data.get("website"))

@@ -1,0 +1,239 @@
+"""The desk's records: articles, letters and the audit trail of every letter's status."""
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+
+def count_words(text):
+    """Words as the form's counter counts them: runs of non-space characters."""
+    return len(text.split())
+
+
+class ArticleQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(published_at__lte=timezone.now())
+
+
+class Article(models.Model):
+    headline = models.CharField(max_length=300)
+    slug = models.SlugField(max_length=200, unique=True)
+    standfirst = models.TextField(blank=True)
+    author = models.CharField(max_length=200, default="Reaction")
+    published_at = models.DateTimeField(default=timezone.now, db_index=True)
+    body = models.TextField()
+    canonical_url = models.URLField(blank=True)
+    letters_open = models.BooleanField(
+        default=True, help_text="Untick to stop taking letters about this article."
+    )
+    letters_close_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Letters close at this time. Empty: the desk's LETTERS_CLOSE_AFTER_DAYS applies.",
+    )
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+
+    def __str__(self):
+        return self.headline
+
+    def get_absolute_url(self):
+        return reverse("letters:article", kwargs={"slug": self.slug})
+
+    @property
+    def letters_deadline(self):
+        """When letters close: the article's own date, else the desk's policy, else never."""
+        if self.letters_close_at:
+            return self.letters_close_at
+        days = settings.LETTERS_CLOSE_AFTER_DAYS
+        if days:
+            return self.published_at + timedelta(days=days)
+        return None
+
+    def accepts_letters(self, now=None):
+        now = now or timezone.now()
+        deadline = self.letters_deadline
+        return self.letters_open and (deadline is None or now < deadline)
+
+    @property
+    def inbound_address(self):
+        """The per-article address (letters+<slug>@domain) the article's mailto link uses."""
+        local, _, domain = settings.LETTERS_INBOUND_ADDRESS.partition("@")
+        return f"{local}+{self.slug}@{domain}"
+
+
+class Status(models.TextChoices):
+    UNCONFIRMED = "unconfirmed", "Awaiting confirmation"
+    RECEIVED = "received", "Received"
+    SHORTLISTED = "shortlisted", "Shortlisted"
+    APPROVED = "approved", "Approved"
+    PUBLISHED = "published", "Published"
+    REJECTED = "rejected", "Rejected"
+    SPAM = "spam", "Spam"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    EXPIRED = "expired", "Expired"
+
+
+# The one transitions table: from each status, the statuses a letter may move to.
+# letters.moderation checks every change against it; nothing else changes a letter's status.
+TRANSITIONS = {
+    Status.UNCONFIRMED: {Status.RECEIVED, Status.SPAM, Status.WITHDRAWN, Status.EXPIRED},
+    Status.RECEIVED: {
+        Status.SHORTLISTED,
+        Status.APPROVED,
+        Status.REJECTED,
+        Status.SPAM,
+        Status.WITHDRAWN,
+        Status.EXPIRED,
+    },
+    Status.SHORTLISTED: {
+        Status.RECEIVED,
+        Status.APPROVED,
+        Status.REJECTED,
+        Status.SPAM,
+        Status.WITHDRAWN,
+        Status.EXPIRED,
+    },
+    Status.APPROVED: {Status.SHORTLISTED, Status.PUBLISHED, Status.REJECTED, Status.WITHDRAWN},
+    Status.PUBLISHED: {Status.WITHDRAWN},
+    Status.REJECTED: {Status.RECEIVED},
+    Status.SPAM: {Status.RECEIVED},
+    Status.EXPIRED: {Status.RECEIVED},
+    Status.WITHDRAWN: set(),
+}
+
+AWAITING_DECISION = (Status.RECEIVED, Status.SHORTLISTED)
+
+
+class Channel(models.TextChoices):
+    WEB = "web", "Web form"
+    EMAIL = "email", "Email"
+
+
+class LetterQuerySet(models.QuerySet):
+    def awaiting_decision(self):
+        return self.filter(status__in=AWAITING_DECISION)
+
+    def published(self):
+        return self.filter(status=Status.PUBLISHED)
+
+    def needing_confirmation_email(self, older_than):
+        """Web letters whose confirmation email never went out (lost on the way to the broker)."""
+        return self.filter(
+            status=Status.UNCONFIRMED,
+            channel=Channel.WEB,
+            confirmation_sent_at__isnull=True,
+            created_at__lt=older_than,
+        )
+
+
+class Letter(models.Model):
+    article = models.ForeignKey(
+        Article, null=True, blank=True, on_delete=models.PROTECT, related_name="letters"
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.UNCONFIRMED, editable=False
+    )
+
+    # The writer's text exactly as submitted. Never overwritten: editors edit `edited_body`.
+    body = models.TextField()
+    word_count = models.PositiveIntegerField(default=0, editable=False)
+    edited_body = models.TextField(blank=True, help_text="The version to publish.")
+    headline = models.CharField(max_length=200, blank=True)
+
+    name = models.CharField(max_length=200)
+    email = models.EmailField(max_length=254)
+    town = models.CharField(max_length=200, blank=True)
+    address = models.TextField(blank=True, help_text="For verification only; never published.")
+    phone = models.CharField(
+        max_length=50, blank=True, help_text="For verification only; never published."
+    )
+    exclusive = models.BooleanField(default=False)
+    consent = models.BooleanField(default=False)
+
+    # One letter per form submission, however often the button is pressed.
+    client_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    suspect = models.BooleanField(default=False)
+    suspect_reason = models.CharField(max_length=200, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    decided_at = models.DateTimeField(null=True, blank=True, editable=False)
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = LetterQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="letter_status_created"),
+            models.Index(fields=["article", "status"], name="letter_article_status"),
+            models.Index(fields=["email"], name="letter_email"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=Status.values), name="letter_status_known"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name}: {self.body[:60]}"
+
+    def save(self, *args, **kwargs):
+        self.word_count = count_words(self.body)
+        super().save(*args, **kwargs)
+
+    @property
+    def publishable_text(self):
+        return self.edited_body or self.body
+
+    @property
+    def signature(self):
+        """The printed sign-off: "Name, Town". Phone and address are never shown."""
+        return f"{self.name}, {self.town}" if self.town else self.name
+
+    @property
+    def over_word_limit(self):
+        return self.word_count > settings.LETTERS_WORD_LIMIT
+
+
+class LetterEvent(models.Model):
+    """One row per status change (and other editorial acts): who, when, from, to, why."""
+
+    letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=50)
+    from_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    actor_label = models.CharField(
+        max_length=100, blank=True, help_text="Who acted when it was not a user: writer, system."
+    )
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.action}: {self.from_status or '-'} -> {self.to_status or '-'}"
+
+    @property
+    def who(self):
+        return str(self.actor) if self.actor_id else self.actor_label
+
+
+def new_client_token():
+    return uuid.uuid4()

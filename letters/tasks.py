@@ -1,0 +1,49 @@
+"""Celery tasks: thin wrappers that take ids and call one plain function.
+
+Work is enqueued only after the transaction that created it commits (`enqueue`). If the broker
+cannot be reached at that moment nothing is lost: the database row is the source of truth and
+`enqueue_lost_work`, run by Celery beat, enqueues whatever never reached the broker.
+"""
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
+
+from . import notifications
+from .models import Letter
+
+log = logging.getLogger(__name__)
+
+# A letter whose confirmation email has not gone out this long after it was written is
+# assumed lost on the way to the broker and is enqueued again (sending is claimed, so a
+# letter still sitting in the queue is not mailed twice).
+LOST_AFTER = timedelta(minutes=2)
+
+
+def enqueue(task, *args):
+    """Enqueue `task` with `args` once the current transaction commits; never raise."""
+
+    def send():
+        try:
+            task.apply_async(args=args)
+        except Exception:
+            log.warning("Broker unreachable: %s%r left for the sweeper", task.name, args)
+
+    transaction.on_commit(send)
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_confirmation_email(letter_id):
+    notifications.send_confirmation(letter_id)
+
+
+@shared_task
+def enqueue_lost_work():
+    """Enqueue confirmation emails that never reached the broker. Safe to run at any time."""
+    older_than = timezone.now() - LOST_AFTER
+    ids = Letter.objects.needing_confirmation_email(older_than).values_list("pk", flat=True)
+    for letter_id in ids[:1000]:
+        send_confirmation_email.apply_async(args=(letter_id,))

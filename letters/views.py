@@ -1,0 +1,74 @@
+from django.conf import settings
+from django.core import signing
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from . import moderation, notifications
+from .forms import LetterForm
+from .models import Article, Letter, new_client_token
+
+THANKS_SALT = "letters.thanks"
+
+
+def home(request):
+    articles = Article.objects.published().only(
+        "headline", "slug", "standfirst", "author", "published_at"
+    )
+    return render(request, "letters/home.html", {"articles": articles})
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def article(request, slug):
+    article = get_object_or_404(Article.objects.published(), slug=slug)
+    open_for_letters = article.accepts_letters()
+    form = None
+    if open_for_letters:
+        if request.method == "POST":
+            form = LetterForm(request.POST)
+            if form.is_valid():
+                return _submit(request, article, form)
+        else:
+            form = LetterForm(initial={"client_token": new_client_token()})
+    # Letters closed while the reader was writing: show their text back so nothing is lost.
+    unsent_text = request.POST.get("body", "") if not open_for_letters else ""
+    context = {
+        "unsent_text": unsent_text,
+        "article": article,
+        "form": form,
+        "open_for_letters": open_for_letters,
+        "published_letters": article.letters.published().order_by("published_at", "id"),
+        "word_limit": settings.LETTERS_WORD_LIMIT,
+    }
+    return render(request, "letters/article.html", context)
+
+
+def _submit(request, article, form):
+    fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+    fields["client_token"] = form.cleaned_data.get("client_token")
+    letter = moderation.submit(article=article, **fields)
+    if form.is_bot:
+        moderation.mark_spam(letter.pk, actor_label="form trap", note="Hidden field was filled in.")
+    token = signing.dumps(letter.pk, salt=THANKS_SALT)
+    return redirect(reverse("letters:thanks", kwargs={"token": token}))
+
+
+def thanks(request, token):
+    try:
+        letter_id = signing.loads(token, salt=THANKS_SALT, max_age=24 * 3600)
+    except signing.BadSignature:
+        return render(request, "letters/link_problem.html", {"expired": False}, status=404)
+    letter = get_object_or_404(Letter.objects.select_related("article"), pk=letter_id)
+    return render(request, "letters/thanks.html", {"letter": letter})
+
+
+def confirm(request, token):
+    try:
+        letter_id = notifications.letter_id_from_token(token)
+    except signing.SignatureExpired:
+        return render(request, "letters/link_problem.html", {"expired": True}, status=410)
+    except signing.BadSignature:
+        return render(request, "letters/link_problem.html", {"expired": False}, status=404)
+    letter = get_object_or_404(Letter, pk=letter_id)
+    letter, changed = moderation.confirm(letter.pk)
+    return render(request, "letters/confirmed.html", {"letter": letter, "already": not changed})
