@@ -1,5 +1,7 @@
 """Mail to writers, rendered from templates/emails/<name>-subject.txt and <name>-body.txt."""
 
+import logging
+
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage
@@ -9,6 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .models import Letter
+
+log = logging.getLogger(__name__)
 
 CONFIRM_SALT = "letters.confirm"
 
@@ -59,6 +63,9 @@ def send_confirmation(letter_id):
     message = EmailMessage(
         subject, body, to=[letter.email], headers={"Auto-Submitted": "auto-generated"}
     )
+    if settings.DEBUG:
+        # Locally the mail is printed quoted-printable, which breaks long links: log it whole.
+        log.info("Confirmation link for letter %s: %s", letter.pk, context["confirm_url"])
     try:
         message.send()
     except Exception:

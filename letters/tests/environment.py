@@ -1,0 +1,14 @@
+"""Loaded by pytest before Django (see `-p` in pyproject.toml): the test run's environment.
+
+Tests run as production does (DEBUG off) with a throwaway key, and keep their SQLite database
+and Celery queue in a fresh folder, away from a desk running in the same checkout. A caller
+may override any of these, as .ci/run does for PostgreSQL and Redis.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-" + "x" * 40)
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("STATIC_MANIFEST", "0")
+os.environ.setdefault("LETTERS_VAR_DIR", tempfile.mkdtemp(prefix="letters-test-"))

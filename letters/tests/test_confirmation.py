@@ -1,0 +1,133 @@
+import re
+from unittest import mock
+
+import pytest
+from django.core import signing
+
+from letters import notifications
+from letters.models import Letter, LetterEvent, Status
+
+from .conftest import form_data, make_letter
+
+pytestmark = pytest.mark.django_db
+
+
+def links_in(message):
+    return re.findall(r"https?://\S+", message.body)
+
+
+def post_letter(client, article, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        client.post(article.get_absolute_url(), form_data())
+    letter = Letter.objects.get()
+    notifications.send_confirmation(letter.pk)  # what the task does
+    return letter, callbacks
+
+
+def test_submitting_enqueues_the_confirmation_task_on_commit(
+    client, article, django_capture_on_commit_callbacks
+):
+    with (
+        mock.patch("letters.tasks.send_confirmation_email.apply_async") as apply_async,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        client.post(article.get_absolute_url(), form_data())
+    letter = Letter.objects.get()
+    apply_async.assert_called_once_with(args=(letter.pk,))
+
+
+def test_confirmation_email_goes_to_the_writer_with_one_link(
+    client, article, mailoutbox, settings, django_capture_on_commit_callbacks
+):
+    settings.SITE_URL = "https://letters.reaction.life"
+    letter, _ = post_letter(client, article, django_capture_on_commit_callbacks)
+    [message] = mailoutbox
+    assert message.to == ["jane@example.com"]
+    assert message.subject == "Please confirm your letter to Reaction"
+    assert message.extra_headers["Auto-Submitted"] == "auto-generated"
+    desk_links = [u for u in links_in(message) if u.startswith(settings.SITE_URL)]
+    assert desk_links == [notifications.confirmation_url(letter)]
+    assert letter.body.replace("\r\n", "\n") in message.body.replace("\r\n", "\n")
+
+
+def test_the_confirmation_is_sent_once_however_often_the_task_runs(article, mailoutbox):
+    letter = make_letter(article=article, status=Status.UNCONFIRMED)
+    assert notifications.send_confirmation(letter.pk) is True
+    assert notifications.send_confirmation(letter.pk) is False
+    assert len(mailoutbox) == 1
+
+
+def test_a_failed_send_is_released_for_the_retry(article):
+    letter = make_letter(article=article, status=Status.UNCONFIRMED)
+    with mock.patch("django.core.mail.EmailMessage.send", side_effect=OSError("no route")):
+        with pytest.raises(OSError):
+            notifications.send_confirmation(letter.pk)
+    letter.refresh_from_db()
+    assert letter.confirmation_sent_at is None
+
+
+def test_following_the_link_moves_the_letter_to_received(client, article):
+    letter = make_letter(article=article, status=Status.UNCONFIRMED)
+    response = client.get(notifications.confirmation_url(letter))
+    letter.refresh_from_db()
+    assert response.status_code == 200
+    assert "your letter is confirmed" in response.text
+    assert letter.status == Status.RECEIVED
+    assert letter.confirmed_at is not None
+    event = letter.events.get()
+    assert (event.action, event.from_status, event.to_status) == (
+        "confirmed",
+        "unconfirmed",
+        "received",
+    )
+
+
+def test_a_second_click_is_harmless(client, article):
+    letter = make_letter(article=article, status=Status.UNCONFIRMED)
+    client.get(notifications.confirmation_url(letter))
+    response = client.get(notifications.confirmation_url(letter))
+    assert response.status_code == 200
+    assert "already confirmed" in response.text
+    assert LetterEvent.objects.filter(letter=letter).count() == 1
+
+
+def test_a_click_after_the_editor_decided_changes_nothing(client, article):
+    letter = make_letter(article=article, status=Status.REJECTED)
+    client.get(notifications.confirmation_url(letter))
+    letter.refresh_from_db()
+    assert letter.status == Status.REJECTED
+    assert not letter.events.exists()
+
+
+def test_an_expired_link_gets_a_clear_page(client, article, settings):
+    letter = make_letter(article=article, status=Status.UNCONFIRMED)
+    url = notifications.confirmation_url(letter)
+    with mock.patch("django.core.signing.time.time", return_value=10**10):
+        response = client.get(url)
+    assert response.status_code == 410
+    assert "This link has expired" in response.text
+    letter.refresh_from_db()
+    assert letter.status == Status.UNCONFIRMED
+
+
+@pytest.mark.parametrize("tamper", ["swap-id", "change-signature", "garbage"])
+def test_a_tampered_link_gets_a_clear_page(client, article, tamper):
+    letter = make_letter(article=article, status=Status.UNCONFIRMED)
+    other = make_letter(article=article, status=Status.UNCONFIRMED)
+    token = notifications.confirmation_token(letter)
+    if tamper == "swap-id":
+        token = str(other.pk) + token[len(str(letter.pk)) :]
+    elif tamper == "change-signature":
+        token = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    else:
+        token = "not-a-token"
+    response = client.get(f"/letters/confirm/{token}/")
+    assert response.status_code == 404
+    assert "This link does not work" in response.text
+    assert not Letter.objects.filter(status=Status.RECEIVED).exists()
+
+
+def test_tokens_from_other_parts_of_the_site_do_not_confirm(client, article):
+    letter = make_letter(article=article, status=Status.UNCONFIRMED)
+    token = signing.TimestampSigner(salt="something.else").sign(str(letter.pk))
+    assert client.get(f"/letters/confirm/{token}/").status_code == 404
