@@ -209,6 +209,12 @@ class Letter(models.Model):
             models.Index(fields=["status", "-created_at"], name="letter_status_created"),
             models.Index(fields=["article", "status"], name="letter_article_status"),
             models.Index(fields=["email"], name="letter_email"),
+            # Publication: the letters feed reads the newest published letters.
+            models.Index(
+                fields=["-published_at", "-id"],
+                condition=Q(status=Status.PUBLISHED),
+                name="letter_published_newest",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
