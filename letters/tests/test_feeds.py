@@ -85,3 +85,27 @@ def test_a_withdrawn_letter_leaves_the_feed(client):
 
 def test_the_feed_of_an_unknown_article_is_not_found(client):
     assert client.get("/articles/no-such-thing/letters/feed/").status_code == 404
+
+
+def test_the_feeds_run_the_same_number_of_queries_with_ten_times_the_letters(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    article = make_article()
+
+    def counts():
+        found = []
+        for url in ("/letters/feed/", f"/articles/{article.slug}/letters/feed/"):
+            with CaptureQueriesContext(connection) as ctx:
+                assert client.get(url).status_code == 200
+            found.append(len(ctx.captured_queries))
+        return found
+
+    for _ in range(2):
+        published(article)
+    small = counts()
+    for _ in range(20):
+        published(article)
+        published(make_article())
+
+    assert counts() == small

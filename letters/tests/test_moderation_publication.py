@@ -265,3 +265,30 @@ def test_the_publish_due_task_calls_the_plain_function(monkeypatch):
     tasks.publish_due.run()
 
     assert calls == [True]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_publishing_the_same_edition_at_once_publish_each_letter_once():
+    import threading
+
+    from django.db import connection
+
+    letters = [make_letter(make_article()) for _ in range(3)]
+    edition = make_edition(letters)
+    results, start = [], threading.Barrier(2)
+
+    def run():
+        try:
+            start.wait()
+            results.append(moderation.publish_edition(edition.pk)[1])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(results) == [False, True]
+    assert LetterEvent.objects.filter(action="published").count() == 3
