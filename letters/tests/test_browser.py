@@ -94,8 +94,10 @@ def site(settings, live_server):
     return live_server.url
 
 
-def shot(page, name):
-    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+def shot(page, name, *, full_page=True):
+    """Save a screenshot; long article pages are shot as the visible part, already scrolled to
+    what the step is about."""
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=full_page)
 
 
 def test_a_letter_goes_from_the_readers_form_to_the_published_letters_page(
@@ -119,7 +121,7 @@ def test_a_letter_goes_from_the_readers_form_to_the_published_letters_page(
     page.check("#id_exclusive")
     page.check("#id_consent")
     counter.scroll_into_view_if_needed()
-    shot(page, "01-reader-writes-with-word-counter")
+    shot(page, "01-reader-writes-with-word-counter", full_page=False)
     page.click("text=Send your letter")
     page.wait_for_selector("text=Thank you, Margaret Hale")
     shot(page, "02-reader-thanked")
@@ -184,7 +186,7 @@ def test_a_letter_goes_from_the_readers_form_to_the_published_letters_page(
     assert "Margaret Hale, Milton" in section.inner_text()
     assert "0161 496 0000" not in page.content()
     section.scroll_into_view_if_needed()
-    shot(page, "09-letter-under-the-article")
+    shot(page, "09-letter-under-the-article", full_page=False)
 
     page.click("nav >> text=Letters")
     page.wait_for_selector("text=Lead letter")
