@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from .models import Letter
+from .models import EditionStatus, Letter, Notification, NotificationKind, Status
 
 log = logging.getLogger(__name__)
 
@@ -75,3 +75,107 @@ def send_confirmation(letter_id):
             )
         raise
     return True
+
+
+# --- publication: notices to writers ---
+# Each kind of notice goes to a writer at most once per letter: a Notification row, unique per
+# (letter, kind), is claimed by a conditional UPDATE before sending, so a retried or duplicated
+# task sends nothing. A failed send releases the claim and raises, for the task's retry.
+
+
+def _send_once(letter_id, kind, template, extra_context):
+    """Render emails/<template>-*.txt for the letter and send it, once per (letter, kind)."""
+    notice, _ = Notification.objects.get_or_create(letter_id=letter_id, kind=kind)
+    now = timezone.now()
+    claimed = Notification.objects.filter(pk=notice.pk, sent_at__isnull=True).update(sent_at=now)
+    if not claimed:
+        return False
+    letter = Letter.objects.select_related("article").get(pk=letter_id)
+    context = {
+        "letter": letter,
+        "article": letter.article,
+        "publication": settings.LETTERS_PUBLICATION_NAME,
+        **extra_context(letter),
+    }
+    subject, body = render_email(template, context)
+    message = EmailMessage(
+        subject, body, to=[letter.email], headers={"Auto-Submitted": "auto-generated"}
+    )
+    try:
+        message.send()
+    except Exception:
+        with transaction.atomic():
+            Notification.objects.filter(pk=notice.pk, sent_at=now).update(sent_at=None)
+        raise
+    return True
+
+
+def published_letter_url(letter):
+    """The full address where readers find the letter: under its article, else its edition."""
+    if letter.article_id:
+        return settings.SITE_URL + letter.get_absolute_url()
+    entry = (
+        letter.edition_entries.filter(edition__status=EditionStatus.PUBLISHED)
+        .select_related("edition")
+        .order_by("-edition__date")
+        .first()
+    )
+    path = entry.edition.get_absolute_url() if entry else reverse("letters:letters_page")
+    return settings.SITE_URL + path
+
+
+def notify_publication(letter_id):
+    """Tell the writer their letter is published, with a link. Once per letter; a letter
+    taken down before the task ran gets nothing. Safe to repeat."""
+    if not Letter.objects.filter(pk=letter_id, status=Status.PUBLISHED).exists():
+        return False
+    return _send_once(
+        letter_id,
+        NotificationKind.PUBLISHED,
+        "published",
+        lambda letter: {"letter_url": published_letter_url(letter)},
+    )
+
+
+def notify_edited_version(letter_id):
+    """Send the writer the edited text we plan to publish, so they can object in time.
+
+    Only when LETTERS_ASK_WRITER_BEFORE_PUBLISHING is on, the letter is approved and not yet
+    published, and its text was edited. Once per letter. Safe to repeat."""
+    if not settings.LETTERS_ASK_WRITER_BEFORE_PUBLISHING:
+        return False
+    letter = Letter.objects.filter(pk=letter_id, status=Status.APPROVED).first()
+    if letter is None or not letter.was_edited:
+        return False
+    return _send_once(
+        letter_id,
+        NotificationKind.EDITED_VERSION,
+        "edited_version",
+        lambda letter: {"publish_at": _planned_publication(letter)},
+    )
+
+
+def _planned_publication(letter):
+    """When the letter is due to run: its own time, else its scheduled edition's, else None."""
+    if letter.publish_at:
+        return letter.publish_at
+    entry = (
+        letter.edition_entries.filter(edition__status=EditionStatus.SCHEDULED)
+        .select_related("edition")
+        .order_by("edition__publish_at")
+        .first()
+    )
+    return entry.edition.publish_at if entry else None
+
+
+def notify_rejection(letter_id):
+    """Tell the writer their letter will not be published. Only when
+    LETTERS_NOTIFY_ON_REJECTION is on and the letter is still rejected. Once per letter."""
+    if not settings.LETTERS_NOTIFY_ON_REJECTION:
+        return False
+    if not Letter.objects.filter(pk=letter_id, status=Status.REJECTED).exists():
+        return False
+    return _send_once(letter_id, NotificationKind.REJECTED, "rejected", lambda letter: {})
+
+
+# --- end publication ---

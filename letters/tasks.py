@@ -47,3 +47,34 @@ def enqueue_lost_work():
     ids = Letter.objects.needing_confirmation_email(older_than).values_list("pk", flat=True)
     for letter_id in ids[:1000]:
         send_confirmation_email.apply_async(args=(letter_id,))
+
+
+# --- publication ---
+# Notices are sent at most once per letter and kind (see notifications._send_once), so these
+# tasks are safe to run twice and may ack late.
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_publication_notice(letter_id):
+    notifications.notify_publication(letter_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_edited_version(letter_id):
+    notifications.notify_edited_version(letter_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_rejection_notice(letter_id):
+    notifications.notify_rejection(letter_id)
+
+
+@shared_task(acks_late=True)
+def publish_due():
+    """Publish scheduled editions and letters whose time has come. Safe to run at any time."""
+    from . import moderation
+
+    moderation.publish_due()
+
+
+# --- end publication ---

@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from . import views
+from . import feeds, views
 
 app_name = "letters"
 
@@ -9,4 +9,10 @@ urlpatterns = [
     path("articles/<slug:slug>/", views.article, name="article"),
     path("letters/thanks/<str:token>/", views.thanks, name="thanks"),
     path("letters/confirm/<str:token>/", views.confirm, name="confirm"),
+    # --- publication ---
+    path("letters/", views.letters_page, name="letters_page"),
+    path("letters/feed/", feeds.LettersFeed(), name="letters_feed"),
+    re_path(r"^letters/(?P<date>\d{4}-\d{2}-\d{2})/$", views.edition, name="edition"),
+    path("articles/<slug:slug>/letters/feed/", feeds.ArticleLettersFeed(), name="article_feed"),
+    # --- end publication ---
 ]

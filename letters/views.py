@@ -1,12 +1,16 @@
+import datetime
+
 from django.conf import settings
 from django.core import signing
+from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from . import moderation, notifications
 from .forms import LetterForm
-from .models import Article, Letter, new_client_token
+from .models import Article, Edition, Letter, new_client_token
 
 THANKS_SALT = "letters.thanks"
 
@@ -37,7 +41,9 @@ def article(request, slug):
         "article": article,
         "form": form,
         "open_for_letters": open_for_letters,
-        "published_letters": article.letters.published().order_by("published_at", "id"),
+        "published_letters": article.letters.in_publication_order().only(
+            "headline", "body", "edited_body", "name", "town", "published_at"
+        ),
         "word_limit": settings.LETTERS_WORD_LIMIT,
     }
     return render(request, "letters/article.html", context)
@@ -72,3 +78,26 @@ def confirm(request, token):
     letter = get_object_or_404(Letter, pk=letter_id)
     letter, changed = moderation.confirm(letter.pk)
     return render(request, "letters/confirmed.html", {"letter": letter, "already": not changed})
+
+
+# --- publication: the letters page ---
+
+
+def letters_page(request):
+    """The latest published editions, newest first, each with its letters in order."""
+    editions = Edition.objects.published().with_published_letters().order_by("-date")
+    page = Paginator(editions, settings.LETTERS_EDITIONS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "letters/letters_page.html", {"page": page, "editions": page})
+
+
+def edition(request, date):
+    try:
+        day = datetime.date.fromisoformat(date)
+    except ValueError:
+        raise Http404("No edition on that date.") from None
+    editions = Edition.objects.published().with_published_letters()
+    edition = get_object_or_404(editions, date=day)
+    return render(request, "letters/edition.html", {"edition": edition})
+
+
+# --- end publication ---

@@ -226,6 +226,12 @@ LETTERS_WORD_LIMIT = env_int("LETTERS_WORD_LIMIT", 300, minimum=1)
 LETTERS_CONFIRM_MAX_AGE_DAYS = env_int("LETTERS_CONFIRM_MAX_AGE_DAYS", 7, minimum=1)
 # Letters close this many days after an article is published (0: they never close by age).
 LETTERS_CLOSE_AFTER_DAYS = env_int("LETTERS_CLOSE_AFTER_DAYS", 0, minimum=0)
+# Publication: email writers the edited version of their letter when it is scheduled, so
+# they can object before it runs; and tell writers whose letters were not chosen.
+LETTERS_ASK_WRITER_BEFORE_PUBLISHING = env_bool("LETTERS_ASK_WRITER_BEFORE_PUBLISHING", False)
+LETTERS_NOTIFY_ON_REJECTION = env_bool("LETTERS_NOTIFY_ON_REJECTION", False)
+# Editions per page on the public letters page.
+LETTERS_EDITIONS_PER_PAGE = env_int("LETTERS_EDITIONS_PER_PAGE", 5, minimum=1)
 
 # Celery. The default broker is kombu's filesystem transport under var/celery: embedded, so
 # the desk runs with no server installed. Production sets CELERY_BROKER_URL=redis://...
@@ -257,10 +263,17 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 LETTERS_SWEEP_INTERVAL_SECONDS = env_int("LETTERS_SWEEP_INTERVAL_SECONDS", 60, minimum=1)
+# How often beat looks for scheduled editions and letters to publish.
+LETTERS_PUBLISH_INTERVAL_SECONDS = env_int("LETTERS_PUBLISH_INTERVAL_SECONDS", 60, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "enqueue-lost-work": {
         "task": "letters.tasks.enqueue_lost_work",
         "schedule": LETTERS_SWEEP_INTERVAL_SECONDS,
+    },
+    # Publication: scheduled editions and letters whose time has come.
+    "publish-due": {
+        "task": "letters.tasks.publish_due",
+        "schedule": LETTERS_PUBLISH_INTERVAL_SECONDS,
     },
 }
 

@@ -1,0 +1,86 @@
+"""Atom feeds of published letters: all of them, and those answering one article."""
+
+from django.conf import settings
+from django.contrib.syndication.views import Feed
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import linebreaks
+
+from .models import Article, Letter
+
+FEED_LENGTH = 30
+
+
+def _published_letters():
+    return (
+        Letter.objects.published()
+        .select_related("article")
+        .only(
+            "headline",
+            "body",
+            "edited_body",
+            "name",
+            "town",
+            "published_at",
+            "article__slug",
+            "article__headline",
+        )
+        .order_by("-published_at", "-id")
+    )
+
+
+class LettersFeed(Feed):
+    feed_type = Atom1Feed
+
+    def title(self):
+        return f"Letters to {settings.LETTERS_PUBLICATION_NAME}"
+
+    def subtitle(self):
+        return f"Letters to the editor, as published by {settings.LETTERS_PUBLICATION_NAME}."
+
+    def link(self):
+        return reverse("letters:letters_page")
+
+    def items(self):
+        return _published_letters()[:FEED_LENGTH]
+
+    def item_title(self, letter):
+        return letter.headline or f"Letter from {letter.signature}"
+
+    def item_description(self, letter):
+        return linebreaks(letter.publishable_text, autoescape=True)
+
+    def item_link(self, letter):
+        return letter.get_absolute_url()
+
+    def item_guid(self, letter):
+        return f"{settings.SITE_URL}/letters/#letter-{letter.pk}"
+
+    item_guid_is_permalink = False
+
+    def item_author_name(self, letter):
+        return letter.signature
+
+    def item_pubdate(self, letter):
+        return letter.published_at
+
+    def item_updateddate(self, letter):
+        return letter.published_at
+
+
+class ArticleLettersFeed(LettersFeed):
+    def get_object(self, request, slug):
+        return get_object_or_404(Article.objects.published(), slug=slug)
+
+    def title(self, article):
+        return f"Letters in response: {article.headline}"
+
+    def subtitle(self, article):
+        return f"Letters to {settings.LETTERS_PUBLICATION_NAME} about “{article.headline}”."
+
+    def link(self, article):
+        return article.get_absolute_url() + "#letters"
+
+    def items(self, article):
+        return _published_letters().filter(article=article)[:FEED_LENGTH]

@@ -1,0 +1,124 @@
+"""Editions in the admin: assembled with inline rows, published or scheduled by actions."""
+
+import datetime
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.utils import timezone
+
+from letters.models import Edition, EditionStatus, Status
+
+from .factories_publication import make_article, make_edition, make_letter, plain_static  # noqa: F401
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("plain_static")]
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch):
+    monkeypatch.setattr("celery.app.task.Task.apply_async", lambda self, *a, **kw: None)
+
+
+def staff(*perms):
+    user = User.objects.create_user("sub", password="x", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="letters", codename__in=perms)
+    )
+    return user
+
+
+def edition_form(letter, **overrides):
+    data = {
+        "title": "Weekend letters",
+        "date": "2026-07-04",
+        "publish_at_0": "",
+        "publish_at_1": "",
+        "entries-TOTAL_FORMS": "1",
+        "entries-INITIAL_FORMS": "0",
+        "entries-MIN_NUM_FORMS": "0",
+        "entries-MAX_NUM_FORMS": "1000",
+        "entries-0-letter": str(letter.pk),
+        "entries-0-position": "1",
+        "entries-0-headline": "Too little, too late",
+        "entries-0-is_lead": "on",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_an_editor_assembles_an_edition_from_approved_letters(admin_client, admin_user):
+    letter = make_letter(make_article())
+
+    response = admin_client.post("/admin/letters/edition/add/", edition_form(letter))
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    edition = Edition.objects.get()
+    entry = edition.entries.get()
+    assert (entry.letter, entry.headline, entry.is_lead) == (letter, "Too little, too late", True)
+    assert (edition.status, edition.created_by) == (EditionStatus.DRAFT, admin_user)
+
+
+def test_only_approved_or_published_letters_can_be_chosen(admin_client):
+    received = make_letter(make_article(), status=Status.RECEIVED)
+
+    response = admin_client.post("/admin/letters/edition/add/", edition_form(received))
+
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert not Edition.objects.exists()
+
+
+def test_the_publish_now_action_publishes_the_edition_and_its_letters(admin_client):
+    letter = make_letter(make_article())
+    edition = make_edition([letter])
+
+    admin_client.post(
+        "/admin/letters/edition/",
+        {"action": "publish_now", "_selected_action": [edition.pk]},
+    )
+
+    edition.refresh_from_db()
+    letter.refresh_from_db()
+    assert (edition.status, letter.status) == (EditionStatus.PUBLISHED, Status.PUBLISHED)
+
+
+def test_the_publish_action_names_the_letters_that_are_not_ready(admin_client):
+    edition = make_edition(
+        [make_letter(make_article(), status=Status.SHORTLISTED, name="Sam Short")]
+    )
+
+    response = admin_client.post(
+        "/admin/letters/edition/",
+        {"action": "publish_now", "_selected_action": [edition.pk]},
+        follow=True,
+    )
+
+    assert "Sam Short, Hexham (shortlisted)" in response.content.decode()
+    edition.refresh_from_db()
+    assert edition.status == EditionStatus.DRAFT
+
+
+def test_the_schedule_action_uses_the_editions_publication_time(admin_client):
+    at = timezone.now() + datetime.timedelta(hours=3)
+    edition = make_edition([make_letter(make_article())], publish_at=at)
+
+    admin_client.post(
+        "/admin/letters/edition/", {"action": "schedule", "_selected_action": [edition.pk]}
+    )
+
+    edition.refresh_from_db()
+    assert (edition.status, edition.publish_at) == (EditionStatus.SCHEDULED, at)
+
+
+def test_staff_without_the_publish_permission_cannot_publish(client):
+    user = staff("view_edition", "change_edition", "add_edition")
+    client.force_login(user)
+    edition = make_edition([make_letter(make_article())])
+
+    page = client.get("/admin/letters/edition/").content.decode()
+    client.post(
+        "/admin/letters/edition/", {"action": "publish_now", "_selected_action": [edition.pk]}
+    )
+
+    assert "Publish now" not in page
+    edition.refresh_from_db()
+    assert edition.status == EditionStatus.DRAFT

@@ -1,0 +1,202 @@
+"""End to end in a real browser: a reader writes and confirms a letter, an editor edits,
+approves and publishes it in an edition, and it appears on the site.
+
+Drives Debian's chromium (`apt-get install chromium`) through Playwright's sync API; no
+downloaded browser. Screenshots of each step go to artifacts/screenshots/, which CI keeps.
+"""
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from letters.models import Letter, Status
+from letters.seeds import load_seeds
+
+from .factories_publication import plain_static  # noqa: F401
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls below are plain
+# synchronous test code, not async code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(django_settings.BASE_DIR) / "artifacts" / "screenshots"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("plain_static"),
+]
+
+LETTER = (
+    "Sir, your report on long-range strikes shows how slowly the West decides. "
+    "By the time permission is given the targets have moved, and Ukraine pays for our "
+    "caution in lives. I served for twenty years and I know what delay costs. "
+    "Let us decide now, or admit that we have decided not to help."
+)
+EDITED = "Sir, by the time permission is given the targets have moved. Let us decide now."
+
+
+@pytest.fixture
+def page():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(
+            "Debian's chromium is not installed (apt-get install chromium); "
+            "the browser test needs /usr/bin/chromium."
+        )
+    from playwright.sync_api import sync_playwright
+
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir(parents=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        tab = context.new_page()
+        tab.set_default_timeout(15_000)
+        yield tab
+        context.close()
+        browser.close()
+
+
+@pytest.fixture
+def eager_tasks():
+    """Run Celery tasks in the process that enqueues them (the live server's thread)."""
+    from reaction_letters.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture
+def site(settings, live_server):
+    settings.SITE_URL = live_server.url
+    # Over plain http the browser must get its session and CSRF cookies back.
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    return live_server.url
+
+
+def shot(page, name, *, full_page=True):
+    """Save a screenshot; long article pages are shot as the visible part, already scrolled to
+    what the step is about."""
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=full_page)
+
+
+def test_a_letter_goes_from_the_readers_form_to_the_published_letters_page(
+    page, site, eager_tasks, mailoutbox
+):
+    load_seeds(django_settings.BASE_DIR / "seeds")
+    from letters.models import Article
+
+    article = Article.objects.get()
+
+    # The reader writes, watching the word counter.
+    page.goto(site + article.get_absolute_url())
+    page.fill("#id_name", "Margaret Hale")
+    page.fill("#id_town", "Milton")
+    page.fill("#id_email", "margaret@example.org")
+    page.fill("#id_phone", "0161 496 0000")
+    page.fill("#id_body", LETTER)
+    counter = page.locator("#word-count")
+    assert counter.is_visible()
+    assert counter.inner_text() == f"{len(LETTER.split())} of 300 words"
+    page.check("#id_exclusive")
+    page.check("#id_consent")
+    counter.scroll_into_view_if_needed()
+    shot(page, "01-reader-writes-with-word-counter", full_page=False)
+    page.click("text=Send your letter")
+    page.wait_for_selector("text=Thank you, Margaret Hale")
+    shot(page, "02-reader-thanked")
+
+    # The confirmation email's link confirms the letter.
+    (confirmation,) = mailoutbox
+    link = re.search(r"^(http\S+/letters/confirm/\S+)$", confirmation.body, re.M).group(1)
+    assert link.startswith(site)
+    page.goto(link)
+    page.wait_for_selector("text=your letter is confirmed")
+    shot(page, "03-reader-confirms-by-email-link")
+    letter = Letter.objects.get(email="margaret@example.org")
+    assert letter.status == Status.RECEIVED
+
+    # The editor logs in, edits the letter for length and approves it.
+    User.objects.create_superuser("editor", "editor@example.org", "a-long-test-password")
+    page.goto(site + "/admin/")
+    page.fill("#id_username", "editor")
+    page.fill("#id_password", "a-long-test-password")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#user-tools")
+    shot(page, "04-editor-logged-in")
+
+    page.goto(site + "/admin/letters/letter/")
+    page.click("text=Margaret Hale")
+    page.fill("textarea[name=edited_body]", EDITED)
+    page.fill("input[name=headline]", "Decide now")
+    shot(page, "05-editor-edits-for-length")
+    page.click("input[name=_save]")
+    page.wait_for_selector("text=was changed successfully")
+
+    page.check(f"input[name=_selected_action][value='{letter.pk}']")
+    page.select_option("select[name=action]", label="Approve")
+    page.click("button[name=index]")
+    page.wait_for_selector("td.field-status >> text=Approved")
+    shot(page, "06-editor-approves")
+
+    # The editor builds today's edition with the letter as its lead, and publishes it.
+    today = timezone.localdate()
+    page.goto(site + "/admin/letters/edition/add/")
+    page.fill("input[name=title]", "Letters on Ukraine")
+    page.fill("input[name=date]", today.strftime("%d/%m/%Y"))
+    page.select_option("select[name=entries-0-letter]", value=str(letter.pk))
+    page.fill("input[name=entries-0-position]", "1")
+    page.fill("input[name=entries-0-headline]", "Decide now, or admit we will not help")
+    page.check("input[name=entries-0-is_lead]")
+    shot(page, "07-editor-assembles-edition")
+    page.click("input[name=_save]")
+    page.wait_for_selector("text=was added successfully")
+
+    page.check("input[name=_selected_action]")
+    page.select_option("select[name=action]", label="Publish now")
+    page.click("button[name=index]")
+    page.wait_for_selector("text=1 edition(s) published.")
+    shot(page, "08-editor-publishes-edition")
+
+    # Readers see it under the article and on the letters page: name and town, never the phone.
+    page.goto(site + article.get_absolute_url() + "#letters")
+    section = page.locator("#letters")
+    assert "Decide now, or admit we will not help" in section.inner_text()
+    assert EDITED in section.inner_text()
+    assert "Margaret Hale, Milton" in section.inner_text()
+    assert "0161 496 0000" not in page.content()
+    section.scroll_into_view_if_needed()
+    shot(page, "09-letter-under-the-article", full_page=False)
+
+    page.click("nav >> text=Letters")
+    page.wait_for_selector("text=Lead letter")
+    text = page.locator("main").inner_text()
+    assert "Letters on Ukraine" in text
+    assert EDITED in text and "Margaret Hale, Milton" in text
+    assert "margaret@example.org" not in page.content()
+    shot(page, "10-letter-on-the-letters-page")
+
+    # The writer was told, with a link to where the letter appears.
+    notice = mailoutbox[-1]
+    assert notice.subject.startswith("Your letter is published")
+    assert f"{site}{article.get_absolute_url()}#letter-{letter.pk}" in notice.body

@@ -1,0 +1,193 @@
+"""The public pages that show published letters: under the article, the letters page, an
+edition's page; and the query counts that keep them fast however much the desk holds."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from letters import moderation
+from letters.models import Status
+
+from .factories_publication import make_article, make_edition, make_letter, plain_static  # noqa: F401
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("plain_static")]
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch):
+    monkeypatch.setattr("celery.app.task.Task.apply_async", lambda self, *a, **kw: None)
+
+
+def published_edition(letters, **kwargs):
+    edition = make_edition(letters, **kwargs)
+    moderation.publish_edition(edition.pk)
+    return edition
+
+
+def test_the_article_shows_each_published_letter_with_headline_edited_text_and_byline(client):
+    article = make_article()
+    letter = make_letter(
+        article, body="The long original text.", edited_body="The cut text.", name="Jane Smith"
+    )
+    published_edition([letter])
+
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    assert "Letters in response" in page
+    assert f"Headline for {letter.name}" in page
+    assert "The cut text." in page
+    assert "The long original text." not in page
+    assert "Jane Smith, Hexham" in page
+
+
+def test_no_page_shows_a_writers_phone_address_or_email(client):
+    article = make_article()
+    letter = make_letter(article)
+    edition = published_edition([letter])
+
+    for url in [
+        article.get_absolute_url(),
+        reverse("letters:letters_page"),
+        edition.get_absolute_url(),
+    ]:
+        page = client.get(url).content.decode()
+        assert letter.name in page, url
+        for secret in (letter.phone, letter.address, letter.email):
+            assert secret not in page, (url, secret)
+
+
+def test_letters_not_yet_published_do_not_appear(client):
+    article = make_article()
+    make_letter(article, name="Still Approved")
+    make_letter(article, status=Status.RECEIVED, name="Just Received")
+
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    assert "Still Approved" not in page
+    assert "Just Received" not in page
+
+
+def test_under_the_article_the_lead_letter_comes_first_then_the_editors_order(client):
+    article = make_article()
+    first, second, lead = (
+        make_letter(article, name=n) for n in ("Aa First", "Bb Second", "Cc Lead")
+    )
+    published_edition([first, second, lead], lead=lead)
+
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    assert page.index("Cc Lead") < page.index("Aa First") < page.index("Bb Second")
+
+
+def test_the_letters_page_shows_editions_newest_first_with_the_lead_marked(client):
+    older = published_edition(
+        [make_letter(make_article(), name="Old Writer")], date=datetime.date(2026, 3, 1)
+    )
+    lead = make_letter(make_article(), name="Lead Writer")
+    newer = published_edition(
+        [make_letter(make_article(), name="Other Writer"), lead],
+        date=datetime.date(2026, 3, 2),
+        lead=lead,
+    )
+
+    page = client.get(reverse("letters:letters_page")).content.decode()
+
+    assert page.index("2 March 2026") < page.index("1 March 2026")
+    assert page.index("Lead letter") < page.index("Lead Writer") < page.index("Other Writer")
+    assert newer.get_absolute_url() in page and older.get_absolute_url() in page
+
+
+def test_draft_and_scheduled_editions_are_not_on_the_letters_page(client):
+    make_edition([make_letter(make_article(), name="Draft Writer")])
+
+    page = client.get(reverse("letters:letters_page")).content.decode()
+
+    assert "Draft Writer" not in page
+
+
+def test_a_withdrawn_letter_leaves_its_published_edition(client):
+    gone = make_letter(make_article(), name="Gone Writer")
+    edition = published_edition([gone, make_letter(make_article(), name="Staying Writer")])
+
+    moderation.unpublish(gone.pk)
+    page = client.get(edition.get_absolute_url()).content.decode()
+
+    assert "Gone Writer" not in page
+    assert "Staying Writer" in page
+
+
+def test_the_letters_page_is_paginated_by_edition(client, settings):
+    settings.LETTERS_EDITIONS_PER_PAGE = 2
+    for day in range(1, 4):
+        published_edition(
+            [make_letter(make_article(), name=f"Writer Day{day}")], date=datetime.date(2026, 4, day)
+        )
+
+    first = client.get(reverse("letters:letters_page")).content.decode()
+    second = client.get(reverse("letters:letters_page") + "?page=2").content.decode()
+
+    assert "Writer Day3" in first and "Writer Day2" in first and "Writer Day1" not in first
+    assert "Writer Day1" in second
+
+
+def test_an_edition_page_is_found_by_its_date_and_a_draft_one_is_not(client):
+    published = published_edition([make_letter()], date=datetime.date(2026, 2, 3))
+    make_edition([make_letter()], date=datetime.date(2026, 2, 4))
+
+    assert client.get("/letters/2026-02-03/").status_code == 200
+    assert published.get_absolute_url() == "/letters/2026-02-03/"
+    assert client.get("/letters/2026-02-04/").status_code == 404
+    assert client.get("/letters/2026-02-31/").status_code == 404
+
+
+def test_every_page_links_to_the_letters_page_and_its_feed(client):
+    page = client.get(reverse("letters:home")).content.decode()
+
+    assert 'href="/letters/"' in page
+    assert 'type="application/atom+xml"' in page and 'href="/letters/feed/"' in page
+
+
+def test_the_article_page_links_its_own_letters_feed(client):
+    article = make_article()
+
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    assert f'href="/articles/{article.slug}/letters/feed/"' in page
+
+
+def build(articles, letters_each, editions):
+    """Published letters across `articles`, grouped into `editions` with a lead each."""
+    made = [make_article() for _ in range(articles)]
+    letters = [make_letter(a) for a in made for _ in range(letters_each)]
+    size = max(1, len(letters) // editions)
+    for i in range(editions):
+        chunk = letters[i * size : (i + 1) * size]
+        if chunk:
+            published_edition(chunk, lead=chunk[0])
+    return made[0]
+
+
+def queries_for(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_the_article_page_runs_the_same_number_of_queries_with_ten_times_the_letters(client):
+    small = build(articles=1, letters_each=2, editions=1)
+    small_count = queries_for(client, small.get_absolute_url())
+    large = build(articles=1, letters_each=20, editions=5)
+
+    assert queries_for(client, large.get_absolute_url()) == small_count
+
+
+def test_the_letters_page_runs_the_same_number_of_queries_with_ten_times_the_letters(client):
+    build(articles=2, letters_each=1, editions=1)
+    small_count = queries_for(client, reverse("letters:letters_page"))
+    build(articles=10, letters_each=4, editions=10)
+
+    assert queries_for(client, reverse("letters:letters_page")) == small_count
+    assert queries_for(client, "/letters/?page=2") == small_count
