@@ -12,3 +12,21 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-" + "x" * 40)
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("STATIC_MANIFEST", "0")
 os.environ.setdefault("LETTERS_VAR_DIR", tempfile.mkdtemp(prefix="letters-test-"))
+
+
+# With LETTERS_NO_SKIPS=1 (as .ci/run sets) a skipped test fails the run: CI must never pass
+# because a browser, an IMAP server or a database was missing.
+_skipped = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if os.environ.get("LETTERS_NO_SKIPS") == "1" and _skipped:
+        print(f"\nLETTERS_NO_SKIPS=1: {len(_skipped)} test(s) skipped, which fails this run:")
+        for nodeid in _skipped:
+            print(f"  {nodeid}")
+        session.exitstatus = 1
