@@ -12,7 +12,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from . import notifications
+from . import moderation, notifications
 from .models import Letter
 
 log = logging.getLogger(__name__)
@@ -47,3 +47,13 @@ def enqueue_lost_work():
     ids = Letter.objects.needing_confirmation_email(older_than).values_list("pk", flat=True)
     for letter_id in ids[:1000]:
         send_confirmation_email.apply_async(args=(letter_id,))
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_reply(reply_id):
+    notifications.send_reply(reply_id)
+
+
+@shared_task
+def expire_undecided_letters():
+    moderation.expire_undecided()

@@ -212,6 +212,17 @@ LETTERS_WORD_LIMIT = env_int("LETTERS_WORD_LIMIT", 300, minimum=1)
 LETTERS_CONFIRM_MAX_AGE_DAYS = env_int("LETTERS_CONFIRM_MAX_AGE_DAYS", 7, minimum=1)
 # Letters close this many days after an article is published (0: they never close by age).
 LETTERS_CLOSE_AFTER_DAYS = env_int("LETTERS_CLOSE_AFTER_DAYS", 0, minimum=0)
+# The length editors aim for: longer letters are flagged on the desk (the form refuses only
+# LETTERS_WORD_LIMIT; email letters are never refused for length).
+LETTERS_SOFT_WORD_LIMIT = env_int("LETTERS_SOFT_WORD_LIMIT", LETTERS_WORD_LIMIT, minimum=1)
+# One published letter per writer per this many days: later letters are flagged (0: no flag).
+LETTERS_WRITER_FREQUENCY_DAYS = env_int("LETTERS_WRITER_FREQUENCY_DAYS", 14, minimum=0)
+# "We reply only if we publish": no rejection replies, and undecided letters expire silently.
+LETTERS_NOTIFY_ONLY_IF_PUBLISHED = env_bool("LETTERS_NOTIFY_ONLY_IF_PUBLISHED", False)
+# Undecided letters expire this many days after they arrived (0: never).
+LETTERS_EXPIRE_AFTER_DAYS = env_int(
+    "LETTERS_EXPIRE_AFTER_DAYS", 14 if LETTERS_NOTIFY_ONLY_IF_PUBLISHED else 0, minimum=0
+)
 
 # Celery. The default broker is kombu's filesystem transport under var/celery: embedded, so
 # the desk runs with no server installed. Production sets CELERY_BROKER_URL=redis://...
@@ -247,6 +258,10 @@ CELERY_BEAT_SCHEDULE = {
     "enqueue-lost-work": {
         "task": "letters.tasks.enqueue_lost_work",
         "schedule": LETTERS_SWEEP_INTERVAL_SECONDS,
+    },
+    "expire-undecided-letters": {
+        "task": "letters.tasks.expire_undecided_letters",
+        "schedule": 3600,
     },
 }
 
