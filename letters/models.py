@@ -267,14 +267,9 @@ class Letter(models.Model):
             models.Index(fields=["article", "status"], name="letter_article_status"),
             models.Index(fields=["email"], name="letter_email"),
             models.Index(fields=["fingerprint"], name="letter_fingerprint"),
-            # The "writer published recently" flag: a tiny partial index of published letters,
-            # matched case-insensitively (Django's iexact compares UPPER() on PostgreSQL).
-            models.Index(
-                Upper("email"),
-                "published_at",
-                name="letter_published_writer",
-                condition=Q(status="published"),
-            ),
+            # A writer's letters, matched case-insensitively (Django's iexact compares UPPER()
+            # on PostgreSQL): the writer's history and the "published recently" flag.
+            models.Index(Upper("email"), F("created_at").desc(), name="letter_writer"),
         ]
         constraints = [
             models.CheckConstraint(

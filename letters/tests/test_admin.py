@@ -382,3 +382,12 @@ def test_the_reply_templates_are_editable_in_the_admin(client):
     )
     assert response.status_code == 200  # the broken subject is refused
     assert "This template has an error" in response.content.decode()
+
+
+def test_a_double_clicked_action_records_one_event(client):
+    letter = make_letter()
+    logged_in(client, editor())
+    act(client, "approve_letters", [letter])
+    second = act(client, "approve_letters", [letter])
+    assert notes_of(second)[-1] == "1 already approved: nothing changed."
+    assert LetterEvent.objects.filter(letter=letter).count() == 1

@@ -539,3 +539,10 @@ def test_two_editors_saving_different_edits_at_once_cannot_lose_one():
     assert errors_a == []
     assert [type(e) for e in errors_b] == [moderation.EditConflict]
     assert Letter.objects.get(pk=letter.pk).edited_body == "First."
+
+
+def test_the_expiry_task_expires_through_the_moderation_module(settings):
+    settings.LETTERS_EXPIRE_AFTER_DAYS = 3
+    letter = make_letter(created_at=timezone.now() - timedelta(days=4))
+    tasks.expire_undecided_letters()
+    assert Letter.objects.get(pk=letter.pk).status == Status.EXPIRED
