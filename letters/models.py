@@ -1,12 +1,14 @@
 """The desk's records: articles, letters and the audit trail of every letter's status."""
 
+import hashlib
+import re
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Coalesce, Upper
 from django.urls import reverse
 from django.utils import timezone
 
@@ -14,6 +16,16 @@ from django.utils import timezone
 def count_words(text):
     """Words as the form's counter counts them: runs of non-space characters."""
     return len(text.split())
+
+
+def fingerprint(text):
+    """A short hash of a letter's words, ignoring case, punctuation and spacing.
+
+    Two letters with the same fingerprint say the same thing word for word: a writer who sent
+    twice, or a campaign's template letter.
+    """
+    words = re.findall(r"\w+", text.lower())
+    return hashlib.sha256(" ".join(words).encode()).hexdigest()[:32]
 
 
 class ArticleQuerySet(models.QuerySet):
@@ -112,6 +124,19 @@ TRANSITIONS = {
 }
 
 AWAITING_DECISION = (Status.RECEIVED, Status.SHORTLISTED)
+# Letters still waiting for a decision, including those whose writer never confirmed them.
+UNDECIDED = (Status.UNCONFIRMED, Status.RECEIVED, Status.SHORTLISTED)
+
+
+class RejectionReason(models.TextChoices):
+    NOT_SELECTED = "not_selected", "Not selected (space)"
+    OFF_TOPIC = "off_topic", "Does not respond to an article"
+    NOT_EXCLUSIVE = "not_exclusive", "Sent elsewhere or an open letter"
+    UNVERIFIED = "unverified", "Could not verify the writer"
+    CAMPAIGN = "campaign", "Part of an organised campaign"
+    TOO_LATE = "too_late", "Arrived after letters closed"
+    FREQUENCY = "frequency", "Writer published too recently"
+    UNSUITABLE = "unsuitable", "Abusive, defamatory or unsuitable"
 
 
 class Channel(models.TextChoices):
@@ -152,6 +177,58 @@ class LetterQuerySet(models.QuerySet):
 
     # --- end publication (queries) ---
 
+    def undecided_before(self, cutoff):
+        """Letters nobody decided on, written before `cutoff` (candidates for expiry)."""
+        return self.filter(status__in=UNDECIDED, created_at__lt=cutoff)
+
+    def with_flags(self, now=None):
+        """Annotate the flags the desk shows for each letter, in the same query.
+
+        writer_published_recently: another letter from the same address was published within
+        LETTERS_WRITER_FREQUENCY_DAYS. possible_duplicate: another letter has the same words.
+        Each is an EXISTS probe on an index, so a page of letters costs one query.
+        """
+        return self.annotate(
+            writer_published_recently=published_recently_by_writer(now),
+            possible_duplicate=Exists(
+                Letter.objects.filter(fingerprint=OuterRef("fingerprint")).exclude(
+                    pk=OuterRef("pk")
+                )
+            ),
+        )
+
+    def flagged(self, flag, now=None):
+        """Letters carrying one of the desk's flags (the names used by the admin filter)."""
+        if flag == "over_limit":
+            return self.filter(word_count__gt=settings.LETTERS_SOFT_WORD_LIMIT)
+        if flag == "unconfirmed":
+            return self.filter(confirmed_at__isnull=True)
+        if flag == "suspect":
+            return self.filter(suspect=True)
+        if flag == "published_recently":
+            return self.filter(published_recently_by_writer(now))
+        if flag == "duplicate":
+            return self.filter(
+                Exists(
+                    Letter.objects.filter(fingerprint=OuterRef("fingerprint")).exclude(
+                        pk=OuterRef("pk")
+                    )
+                )
+            )
+        if flag == "late":
+            late = Q(
+                article__letters_close_at__isnull=False,
+                created_at__gt=F("article__letters_close_at"),
+            )
+            days = settings.LETTERS_CLOSE_AFTER_DAYS
+            if days:
+                late |= Q(
+                    article__letters_close_at__isnull=True,
+                    created_at__gt=F("article__published_at") + timedelta(days=days),
+                )
+            return self.filter(late)
+        raise ValueError(f"Unknown flag {flag!r}")
+
     def needing_confirmation_email(self, older_than):
         """Web letters whose confirmation email never went out (lost on the way to the broker)."""
         return self.filter(
@@ -187,6 +264,12 @@ class Letter(models.Model):
     exclusive = models.BooleanField(default=False)
     consent = models.BooleanField(default=False)
 
+    # Derived from `body` on save, like word_count: identical texts share a fingerprint.
+    fingerprint = models.CharField(max_length=32, blank=True, editable=False)
+    rejection_reason = models.CharField(
+        max_length=20, choices=RejectionReason.choices, blank=True, editable=False
+    )
+
     # One letter per form submission, however often the button is pressed.
     client_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     suspect = models.BooleanField(default=False)
@@ -215,11 +298,20 @@ class Letter(models.Model):
                 condition=Q(status=Status.PUBLISHED),
                 name="letter_published_newest",
             ),
+            models.Index(fields=["fingerprint"], name="letter_fingerprint"),
+            # A writer's letters, matched case-insensitively (Django's iexact compares UPPER()
+            # on PostgreSQL): the writer's history and the "published recently" flag.
+            models.Index(Upper("email"), F("created_at").desc(), name="letter_writer"),
         ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=Status.values), name="letter_status_known"
             ),
+        ]
+        permissions = [
+            ("shortlist_letter", "Can shortlist letters"),
+            ("decide_letter", "Can approve, reject, mark spam, withdraw and reassign letters"),
+            ("publish_letter", "Can publish and unpublish letters"),
         ]
 
     def __str__(self):
@@ -227,6 +319,7 @@ class Letter(models.Model):
 
     def save(self, *args, **kwargs):
         self.word_count = count_words(self.body)
+        self.fingerprint = fingerprint(self.body)
         super().save(*args, **kwargs)
 
     # --- publication (letter url) ---
@@ -251,7 +344,23 @@ class Letter(models.Model):
 
     @property
     def over_word_limit(self):
-        return self.word_count > settings.LETTERS_WORD_LIMIT
+        """Longer than the desk's soft limit (the form refuses the hard one)."""
+        return self.word_count > settings.LETTERS_SOFT_WORD_LIMIT
+
+    @property
+    def edited_word_count(self):
+        return count_words(self.publishable_text)
+
+    @property
+    def arrived_late(self):
+        """Written after letters closed on its article (email letters are flagged, not dropped)."""
+        deadline = self.article.letters_deadline if self.article_id else None
+        return deadline is not None and self.created_at > deadline
+
+    @property
+    def unconfirmed(self):
+        """The writer has not confirmed that the address is theirs."""
+        return self.confirmed_at is None
 
     # --- publication (letter) ---
     @property
@@ -265,6 +374,21 @@ class Letter(models.Model):
         return bool(self.edited_body) and self.edited_body.split() != self.body.split()
 
     # --- end publication (letter) ---
+
+
+def published_recently_by_writer(now=None):
+    """EXISTS: another letter from the same writer was published in the frequency window."""
+    days = settings.LETTERS_WRITER_FREQUENCY_DAYS
+    if not days:
+        return models.Value(False, output_field=models.BooleanField())
+    since = (now or timezone.now()) - timedelta(days=days)
+    return Exists(
+        Letter.objects.filter(
+            status=Status.PUBLISHED,
+            email__iexact=OuterRef("email"),
+            published_at__gte=since,
+        ).exclude(pk=OuterRef("pk"))
+    )
 
 
 class LetterEvent(models.Model):
@@ -381,7 +505,6 @@ class Edition(models.Model):
                 condition=Q(status__in=EditionStatus.values), name="edition_status_known"
             ),
         ]
-        permissions = [("publish_edition", "Can publish or schedule editions")]
 
     def __str__(self):
         label = self.date.strftime("%-d %B %Y") if self.date else "Undated"
@@ -445,3 +568,126 @@ class Notification(models.Model):
 
 
 # --- end publication ---
+
+
+class Note(models.Model):
+    """An internal note on a letter, for the desk only: never shown to the writer or readers."""
+
+    letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return self.text[:60]
+
+
+class ReplyKind(models.TextChoices):
+    REJECTION = "rejection", "Rejection"
+    EDITED_VERSION = "edited_version", "We plan to publish this edited version"
+    PUBLICATION = "publication", "Publication notice"
+
+
+class ReplyTemplate(models.Model):
+    """A reply the desk sends writers, written by editors, rendered with the letter's fields.
+
+    Subject and body are Django templates rendered as plain text with a fixed set of variables
+    (see `context_for`), never the letter object itself, so a template cannot reach the
+    writer's phone or address.
+    """
+
+    kind = models.CharField(max_length=20, choices=ReplyKind.choices)
+    name = models.CharField(max_length=100, unique=True)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+
+    def __str__(self):
+        return self.name
+
+    VARIABLES = (
+        "name",
+        "town",
+        "signature",
+        "headline",
+        "article_headline",
+        "article_url",
+        "original_text",
+        "edited_text",
+        "word_count",
+        "edited_word_count",
+        "reason",
+        "publication",
+        "letter_url",
+    )
+
+    @staticmethod
+    def context_for(letter, **extra):
+        article = letter.article
+        context = {
+            "name": letter.name,
+            "town": letter.town,
+            "signature": letter.signature,
+            "headline": letter.headline,
+            "article_headline": article.headline if article else "",
+            "article_url": settings.SITE_URL + article.get_absolute_url() if article else "",
+            "original_text": letter.body,
+            "edited_text": letter.publishable_text,
+            "word_count": letter.word_count,
+            "edited_word_count": letter.edited_word_count,
+            "reason": letter.get_rejection_reason_display() if letter.rejection_reason else "",
+            "publication": settings.LETTERS_PUBLICATION_NAME,
+            "letter_url": "",
+        }
+        context.update(extra)
+        return context
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+        from django.template import Template, TemplateSyntaxError
+
+        for field in ("subject", "body"):
+            try:
+                Template(getattr(self, field))
+            except TemplateSyntaxError as exc:
+                raise ValidationError({field: f"This template has an error: {exc}"}) from None
+
+    def render(self, letter, **extra):
+        """(subject, body) for `letter`, as plain text (no HTML escaping: this is not a page)."""
+        from django.template import Context, Template
+
+        context = Context(self.context_for(letter, **extra), autoescape=False)
+        subject = " ".join(Template(self.subject).render(context).split())
+        return subject, Template(self.body).render(context)
+
+
+class Reply(models.Model):
+    """A reply rendered for one letter, sent at most once by a task (claim on sent_at)."""
+
+    letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="replies")
+    template = models.ForeignKey(ReplyTemplate, null=True, blank=True, on_delete=models.SET_NULL)
+    kind = models.CharField(max_length=20, choices=ReplyKind.choices)
+    to = models.EmailField(max_length=254)
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "replies"
+
+    def __str__(self):
+        return self.subject

@@ -6,13 +6,30 @@ status a letter already has does nothing and records nothing, so every operation
 to run twice (a double click, a retried task).
 """
 
+import hashlib
 import logging
+from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from .models import TRANSITIONS, Channel, Edition, EditionStatus, Letter, LetterEvent, Status
+from .models import (
+    TRANSITIONS,
+    UNDECIDED,
+    Article,
+    Channel,
+    Edition,
+    EditionStatus,
+    Letter,
+    LetterEvent,
+    Note,
+    RejectionReason,
+    Reply,
+    Status,
+    count_words,
+)
 
 log = logging.getLogger(__name__)
 
@@ -20,12 +37,13 @@ log = logging.getLogger(__name__)
 class TransitionNotAllowed(Exception):
     """The transitions table forbids this move."""
 
-    def __init__(self, letter, to_status):
+    def __init__(self, letter, to_status, message=None):
         self.letter = letter
         self.to_status = Status(to_status)
         current = Status(letter.status)
         super().__init__(
-            f"A letter that is {current.label.lower()} cannot become "
+            message
+            or f"A letter that is {current.label.lower()} cannot become "
             f"{self.to_status.label.lower()}."
         )
 
@@ -115,6 +133,7 @@ def confirm(letter_id):
 
 
 def mark_spam(letter_id, *, actor=None, actor_label="", note=""):
+    check(actor, "mark_spam")
     return transition(
         letter_id,
         Status.SPAM,
@@ -126,21 +145,286 @@ def mark_spam(letter_id, *, actor=None, actor_label="", note=""):
     )
 
 
-# --- placeholder approve, replaced at merge ---
-# The moderation half of issue 4 writes the real approve(); this minimal one lets the
-# publication tests and the browser test approve a letter.
-def approve(letter_id, *, actor=None, note=""):
+# --- the desk's operations (moderation queue) ---------------------------------------------
+#
+# Each operation checks the actor's permission first (actor=None means the system or the
+# writer, who act through their own routes), then changes the letter under a row lock.
+
+# The permission each operation needs (see letters.roles for who holds which).
+PERMISSIONS = {
+    "shortlist": "letters.shortlist_letter",
+    "approve": "letters.decide_letter",
+    "reject": "letters.decide_letter",
+    "mark_spam": "letters.decide_letter",
+    "reconsider": "letters.decide_letter",
+    "withdraw": "letters.decide_letter",
+    "expire": "letters.decide_letter",
+    "assign_to_article": "letters.decide_letter",
+    "edit_text": "letters.change_letter",
+    "add_note": "letters.add_note",
+    "publish": "letters.publish_letter",
+    "unpublish": "letters.publish_letter",
+}
+
+
+class NotPermitted(PermissionDenied):
+    """The user's role does not allow this operation."""
+
+    def __init__(self, user, operation):
+        self.operation = operation
+        super().__init__(f"{user} is not allowed to {operation.replace('_', ' ')} letters.")
+
+
+class EditConflict(Exception):
+    """Someone else changed the letter's text since this editor loaded it."""
+
+    def __init__(self, letter):
+        self.letter = letter
+        super().__init__(
+            "Another editor changed this letter's text while you were editing it. "
+            "Their version is now saved; compare it with yours before saving again."
+        )
+
+
+def can(user, operation):
+    """Whether `user` may perform `operation` (a key of PERMISSIONS). None is the system."""
+    return user is None or user.has_perm(PERMISSIONS[operation])
+
+
+def check(user, operation):
+    """Raise NotPermitted unless `user` may perform `operation`."""
+    if not can(user, operation):
+        raise NotPermitted(user, operation)
+
+
+def shortlist(letter_id, *, actor=None, actor_label="", note=""):
+    """Put a letter on the shortlist. Safe to repeat."""
+    check(actor, "shortlist")
+    return transition(
+        letter_id,
+        Status.SHORTLISTED,
+        action="shortlisted",
+        actor=actor,
+        actor_label=actor_label,
+        note=note,
+    )
+
+
+def approve(letter_id, *, actor=None, actor_label="", note=""):
+    """Choose a letter for publication. Safe to repeat."""
+    check(actor, "approve")
     return transition(
         letter_id,
         Status.APPROVED,
         action="approved",
         actor=actor,
+        actor_label=actor_label,
         note=note,
         decided_at=timezone.now(),
     )
 
 
-# --- end placeholder approve ---
+def reject(letter_id, *, reason, actor=None, actor_label="", note="", reply_template=None):
+    """Reject a letter for `reason` (a RejectionReason), optionally replying to the writer.
+
+    The reply is rendered from `reply_template` now and sent by a task after commit, unless
+    the desk replies only to letters it publishes (LETTERS_NOTIFY_ONLY_IF_PUBLISHED). Safe to
+    repeat: rejecting a rejected letter changes nothing and sends nothing.
+    """
+    check(actor, "reject")
+    reason = RejectionReason(reason)
+    with transaction.atomic():
+        letter, changed = transition(
+            letter_id,
+            Status.REJECTED,
+            action="rejected",
+            actor=actor,
+            actor_label=actor_label,
+            note=" ".join(filter(None, [reason.label + ".", note])),
+            decided_at=timezone.now(),
+            rejection_reason=reason,
+        )
+        if changed and reply_template is not None:
+            if settings.LETTERS_NOTIFY_ONLY_IF_PUBLISHED:
+                record(
+                    letter,
+                    "no reply",
+                    actor_label="system",
+                    note="The desk replies only to letters it publishes.",
+                )
+            else:
+                queue_reply(letter, reply_template, actor=actor)
+    return letter, changed
+
+
+def reconsider(letter_id, *, actor=None, actor_label="", note=""):
+    """Put a letter back in the queue (from the shortlist, rejected, spam or expired)."""
+    check(actor, "reconsider")
+    return transition(
+        letter_id,
+        Status.RECEIVED,
+        action="reconsidered",
+        actor=actor,
+        actor_label=actor_label,
+        note=note,
+        decided_at=None,
+        rejection_reason="",
+    )
+
+
+def withdraw(letter_id, *, actor=None, actor_label="", note=""):
+    """Withdraw a letter for good (the writer asked, or it must not run). Safe to repeat.
+
+    Withdrawing a published letter takes it off the site, so it also needs the publisher's
+    permission.
+    """
+    check(actor, "withdraw")
+    if Letter.objects.filter(pk=letter_id, status=Status.PUBLISHED).exists():
+        check(actor, "unpublish")
+    return transition(
+        letter_id,
+        Status.WITHDRAWN,
+        action="withdrawn",
+        actor=actor,
+        actor_label=actor_label,
+        note=note,
+        publish_at=None,
+    )
+
+
+def expire(letter_id, *, actor=None, actor_label="system", note=""):
+    """Close a letter nobody decided on. Sends nothing: expiry is silent by design."""
+    check(actor, "expire")
+    return transition(
+        letter_id,
+        Status.EXPIRED,
+        action="expired",
+        actor=actor,
+        actor_label=actor_label,
+        note=note,
+        decided_at=timezone.now(),
+    )
+
+
+def expire_undecided(now=None):
+    """Expire letters left undecided for LETTERS_EXPIRE_AFTER_DAYS; returns how many.
+
+    Run by Celery beat. Safe to repeat and to run while editors work: each letter is locked
+    and checked again, and one decided in the meantime is left alone.
+    """
+    days = settings.LETTERS_EXPIRE_AFTER_DAYS
+    if not days:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    expired = 0
+    for letter_id in Letter.objects.undecided_before(cutoff).values_list("pk", flat=True)[:5000]:
+        with transaction.atomic():
+            letter = Letter.objects.select_for_update().get(pk=letter_id)
+            if letter.status not in UNDECIDED:
+                continue
+            _, changed = expire(letter_id, note=f"No decision within {days} days.")
+        expired += changed
+    return expired
+
+
+@transaction.atomic
+def assign_to_article(letter_id, article_id, *, actor=None, actor_label="", note=""):
+    """Attach a letter to the article it answers (or move it). Safe to repeat."""
+    check(actor, "assign_to_article")
+    letter = Letter.objects.select_for_update().get(pk=letter_id)
+    if letter.article_id == article_id:
+        return letter, False
+    article = Article.objects.get(pk=article_id)
+    before = letter.article.headline if letter.article_id else "no article"
+    letter.article = article
+    letter.save(update_fields=["article", "updated_at"])
+    record(
+        letter,
+        "assigned to article",
+        actor=actor,
+        actor_label=actor_label,
+        note=" ".join(filter(None, [f"From {before!r} to {article.headline!r}.", note])),
+    )
+    return letter, True
+
+
+def text_version(letter):
+    """A token for the letter's editable text, carried by the edit form to detect conflicts."""
+    raw = f"{letter.edited_body}\x00{letter.headline}".encode()
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+@transaction.atomic
+def edit_text(letter_id, *, edited_body, headline=None, actor=None, expected_version=None):
+    """Save the version to publish (and its headline); the writer's original is never touched.
+
+    Records an "edited" event with the word counts. Not a status change. `expected_version`
+    is the text_version() the editor started from: if someone else saved a different text in
+    the meantime, EditConflict is raised rather than losing their change. Saving the same
+    text again (a double click) changes and records nothing.
+    """
+    check(actor, "edit_text")
+    letter = Letter.objects.select_for_update().get(pk=letter_id)
+    if letter.status == Status.WITHDRAWN:
+        raise TransitionNotAllowed(letter, letter.status, "A withdrawn letter cannot be edited.")
+    if letter.status == Status.PUBLISHED:
+        check(actor, "publish")  # editing a published letter changes what readers see
+    edited_body = edited_body.replace("\r\n", "\n")
+    if edited_body.strip() == letter.body.replace("\r\n", "\n").strip():
+        edited_body = ""  # unchanged from the original: nothing to keep
+    headline = letter.headline if headline is None else headline.strip()
+    if edited_body == letter.edited_body and headline == letter.headline:
+        return letter, False
+    if expected_version is not None and expected_version != text_version(letter):
+        raise EditConflict(letter)
+    before = count_words(letter.publishable_text)
+    changes = []
+    if edited_body != letter.edited_body:
+        after = count_words(edited_body or letter.body)
+        changes.append(f"{before} -> {after} words (original {letter.word_count}).")
+    if headline != letter.headline:
+        changes.append(f"Headline: {headline!r}.")
+    letter.edited_body = edited_body
+    letter.headline = headline
+    letter.save(update_fields=["edited_body", "headline", "updated_at"])
+    record(letter, "edited", actor=actor, note=" ".join(changes))
+    return letter, True
+
+
+@transaction.atomic
+def add_note(letter_id, text, *, actor=None):
+    """Add an internal note. The same note from the same person within a minute (a double
+    click, a resubmitted form) is stored once."""
+    check(actor, "add_note")
+    text = text.strip()
+    if not text:
+        raise ValueError("A note needs some text.")
+    letter = Letter.objects.select_for_update().get(pk=letter_id)
+    author = actor if actor is not None and actor.is_authenticated else None
+    recent = timezone.now() - timedelta(minutes=1)
+    existing = letter.notes.filter(author=author, text=text, created_at__gte=recent).first()
+    if existing:
+        return existing, False
+    return Note.objects.create(letter=letter, author=author, text=text), True
+
+
+def queue_reply(letter, template, *, actor=None):
+    """Render `template` for `letter`, store the reply and send it after commit (once)."""
+    from . import tasks
+
+    subject, body = template.render(letter)
+    reply = Reply.objects.create(
+        letter=letter,
+        template=template,
+        kind=template.kind,
+        to=letter.email,
+        subject=subject,
+        body=body,
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    record(letter, "reply queued", actor=actor, note=f"{template.name}: {subject}")
+    tasks.enqueue(tasks.send_reply, reply.pk)
+    return reply
 
 
 # --- publication ---
@@ -192,6 +476,7 @@ def publish(letter_id, *, actor=None, actor_label="", at=None):
     tasks.publish_due publishes it when the time comes. Publishing a published letter does
     nothing; a letter that is not approved raises TransitionNotAllowed. Safe to repeat.
     """
+    check(actor, "publish")
     now = timezone.now()
     if not _is_future(at, now):
         return _publish_letter(letter_id, now=now, actor=actor, actor_label=actor_label)
@@ -210,6 +495,12 @@ def publish(letter_id, *, actor=None, actor_label="", at=None):
 
 def unpublish(letter_id, *, actor=None, note=""):
     """Take a published letter off the site (PUBLISHED -> WITHDRAWN). Safe to repeat."""
+    check(actor, "unpublish")
+    letter = Letter.objects.get(pk=letter_id)
+    if letter.status not in (Status.PUBLISHED, Status.WITHDRAWN):
+        raise TransitionNotAllowed(
+            letter, Status.WITHDRAWN, "Only a published letter can be unpublished."
+        )
     return transition(letter_id, Status.WITHDRAWN, action="unpublished", actor=actor, note=note)
 
 
@@ -242,6 +533,7 @@ def publish_edition(edition_id, *, actor=None, actor_label="", at=None):
     same transition as a single publication, so each writer is told once. Publishing a
     published edition does nothing. Safe to repeat.
     """
+    check(actor, "publish")
     now = timezone.now()
     if _is_future(at, now):
         return schedule_edition(edition_id, at=at, actor=actor, actor_label=actor_label)
@@ -268,6 +560,7 @@ def schedule_edition(edition_id, *, at, actor=None, actor_label=""):
     LETTERS_ASK_WRITER_BEFORE_PUBLISHING is on, writers whose letters were edited are sent the
     edited version (once each). Safe to repeat.
     """
+    check(actor, "publish")
     if not _is_future(at, timezone.now()):
         return publish_edition(edition_id, actor=actor, actor_label=actor_label)
     edition = _lock_edition(edition_id)

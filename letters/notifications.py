@@ -179,3 +179,28 @@ def notify_rejection(letter_id):
 
 
 # --- end publication ---
+
+
+def send_reply(reply_id):
+    """Send a reply the desk rendered for a writer (a rejection, an edited version...).
+
+    At most once: claimed by a conditional UPDATE on sent_at; on failure the claim is
+    released and the error raised so the task retries.
+    """
+    from .models import Reply
+
+    now = timezone.now()
+    if not Reply.objects.filter(pk=reply_id, sent_at__isnull=True).update(sent_at=now):
+        return False
+    reply = Reply.objects.get(pk=reply_id)
+    # RFC 3834: our replies are automatic responses, so well-behaved mailers do not answer them.
+    message = EmailMessage(
+        reply.subject, reply.body, to=[reply.to], headers={"Auto-Submitted": "auto-replied"}
+    )
+    try:
+        message.send()
+    except Exception:
+        with transaction.atomic():
+            Reply.objects.filter(pk=reply_id, sent_at=now).update(sent_at=None)
+        raise
+    return True

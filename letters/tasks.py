@@ -12,7 +12,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from . import notifications
+from . import moderation, notifications
 from .models import Letter
 
 log = logging.getLogger(__name__)
@@ -78,3 +78,11 @@ def publish_due():
 
 
 # --- end publication ---
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_reply(reply_id):
+    notifications.send_reply(reply_id)
+
+
+@shared_task
+def expire_undecided_letters():
+    moderation.expire_undecided()

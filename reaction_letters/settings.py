@@ -232,6 +232,17 @@ LETTERS_ASK_WRITER_BEFORE_PUBLISHING = env_bool("LETTERS_ASK_WRITER_BEFORE_PUBLI
 LETTERS_NOTIFY_ON_REJECTION = env_bool("LETTERS_NOTIFY_ON_REJECTION", False)
 # Editions per page on the public letters page.
 LETTERS_EDITIONS_PER_PAGE = env_int("LETTERS_EDITIONS_PER_PAGE", 5, minimum=1)
+# The length editors aim for: longer letters are flagged on the desk (the form refuses only
+# LETTERS_WORD_LIMIT; email letters are never refused for length).
+LETTERS_SOFT_WORD_LIMIT = env_int("LETTERS_SOFT_WORD_LIMIT", LETTERS_WORD_LIMIT, minimum=1)
+# One published letter per writer per this many days: later letters are flagged (0: no flag).
+LETTERS_WRITER_FREQUENCY_DAYS = env_int("LETTERS_WRITER_FREQUENCY_DAYS", 14, minimum=0)
+# "We reply only if we publish": no rejection replies, and undecided letters expire silently.
+LETTERS_NOTIFY_ONLY_IF_PUBLISHED = env_bool("LETTERS_NOTIFY_ONLY_IF_PUBLISHED", False)
+# Undecided letters expire this many days after they arrived (0: never).
+LETTERS_EXPIRE_AFTER_DAYS = env_int(
+    "LETTERS_EXPIRE_AFTER_DAYS", 14 if LETTERS_NOTIFY_ONLY_IF_PUBLISHED else 0, minimum=0
+)
 
 # Celery. The default broker is kombu's filesystem transport under var/celery: embedded, so
 # the desk runs with no server installed. Production sets CELERY_BROKER_URL=redis://...
@@ -274,6 +285,10 @@ CELERY_BEAT_SCHEDULE = {
     "publish-due": {
         "task": "letters.tasks.publish_due",
         "schedule": LETTERS_PUBLISH_INTERVAL_SECONDS,
+    },
+    "expire-undecided-letters": {
+        "task": "letters.tasks.expire_undecided_letters",
+        "schedule": 3600,
     },
 }
 

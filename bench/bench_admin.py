@@ -1,0 +1,225 @@
+"""Benchmark the moderation desk's admin pages on PostgreSQL with 100,000 letters.
+
+Usage: .venv/bin/python bench/bench_admin.py [--letters 100000] [--articles 500] [--runs 5]
+
+Builds (once) a database of letters across articles in BENCH_DATABASE_URL (default
+postgres://postgres@127.0.0.1:5432/letters_bench_admin, created if missing), logs in a
+superuser with the test client and reports, as medians of --runs requests after a warm-up:
+the queue's first page (default filter, 100 rows) and its query count, some other queue
+views, a letter's page, and a bare ModelAdmin changelist of the same rows for comparison.
+Run with DEBUG off, as production does.
+"""
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/letters_bench_admin"
+os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+os.environ["DEBUG"] = "0"
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
+os.environ["SECURE_SSL_REDIRECT"] = "0"
+os.environ["ALLOWED_HOSTS"] = "testserver"
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reaction_letters.settings")
+
+
+def ensure_database(url):
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    server = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(server, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+            print(f"Created database {name}")
+
+
+ensure_database(os.environ["DATABASE_URL"])
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib import admin  # noqa: E402
+from django.contrib.auth.models import User  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.urls import include, path  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from letters.models import Article, Letter, Status, count_words, fingerprint  # noqa: E402
+
+# No collected static manifest here: serve static names plainly, as in development.
+settings.STORAGES = {
+    **settings.STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# A bare admin of the same model, for comparison: what the foundation's LetterAdmin did.
+bare_site = admin.AdminSite(name="bare")
+
+
+class BareLetterAdmin(admin.ModelAdmin):
+    list_display = ["name", "town", "article", "channel", "status", "word_count", "created_at"]
+    list_select_related = ["article"]
+    list_per_page = 100
+
+
+bare_site.register(Letter, BareLetterAdmin)
+urlpatterns = [path("bare/", bare_site.urls), path("", include("reaction_letters.urls"))]
+settings.ROOT_URLCONF = __name__
+
+WORDS = (
+    "the government minister policy article writer argue surely because however council "
+    "people years local we our never always again west war peace economy taxes housing school "
+    "hospital river bridge road train should would could must yours faithfully point view "
+    "agree disagree wrong right letter editor readers week report claim evidence cost"
+).split()
+TOWNS = ["Hexham", "Bath", "Leeds", "Truro", "Perth", "Ely", "Ludlow", "Oban", "Rye", "Wells"]
+# A realistic spread: most letters decided long ago, a few thousand waiting.
+STATUS_WEIGHTS = [
+    (Status.RECEIVED, 4),
+    (Status.SHORTLISTED, 1),
+    (Status.UNCONFIRMED, 2),
+    (Status.APPROVED, 0.5),
+    (Status.PUBLISHED, 3.5),
+    (Status.REJECTED, 60),
+    (Status.SPAM, 9),
+    (Status.EXPIRED, 20),
+]
+
+
+def build(letters, articles):
+    rng = random.Random(4)
+    now = timezone.now()
+    Article.objects.bulk_create(
+        Article(
+            headline=f"Bench article {n}: {' '.join(rng.choices(WORDS, k=6))}",
+            slug=f"bench-article-{n}",
+            body=" ".join(rng.choices(WORDS, k=1200)),
+            published_at=now - timedelta(days=365 * n / articles),
+        )
+        for n in range(articles)
+    )
+    article_ids = list(Article.objects.values_list("pk", flat=True))
+    statuses, weights = zip(*STATUS_WEIGHTS, strict=True)
+    campaign = "Sir, " + " ".join(rng.choices(WORDS, k=180))
+    batch = []
+    for n in range(letters):
+        body = (
+            campaign
+            if n % 200 == 0
+            else "Sir, " + " ".join(rng.choices(WORDS, k=rng.randint(80, 340)))
+        )
+        status = rng.choices(statuses, weights)[0]
+        created = now - timedelta(minutes=rng.randint(0, 365 * 24 * 60))
+        writer = rng.randint(0, 30000)
+        batch.append(
+            Letter(
+                article_id=rng.choice(article_ids),
+                channel="email" if n % 3 == 0 else "web",
+                status=status,
+                body=body,
+                word_count=count_words(body),
+                fingerprint=fingerprint(body),
+                name=f"Writer {writer}",
+                email=f"writer{writer}@example.com",
+                town=rng.choice(TOWNS),
+                created_at=created,
+                confirmed_at=None if status == Status.UNCONFIRMED else created,
+                published_at=created + timedelta(days=1) if status == Status.PUBLISHED else None,
+                suspect=n % 97 == 0,
+            )
+        )
+        if len(batch) == 5000:
+            Letter.objects.bulk_create(batch)
+            batch = []
+            print(f"  {n + 1} letters", end="\r", flush=True)
+    Letter.objects.bulk_create(batch)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print()
+
+
+def timed(client, url, runs):
+    client.get(url)  # warm-up: templates, caches, connection
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    return statistics.median(times), len(queries), len(response.content)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--letters", type=int, default=100_000)
+    parser.add_argument("--articles", type=int, default=500)
+    parser.add_argument("--runs", type=int, default=5)
+    options = parser.parse_args()
+
+    call_command("migrate", verbosity=0)
+    if Letter.objects.count() != options.letters or Article.objects.count() != options.articles:
+        print(f"Building {options.letters} letters across {options.articles} articles...")
+        Letter.objects.all().delete()
+        Article.objects.all().delete()
+        build(options.letters, options.articles)
+
+    user = User.objects.filter(username="bench").first() or User.objects.create_superuser(
+        "bench", "bench@example.com", "bench"
+    )
+    client = Client()
+    client.force_login(user)
+
+    awaiting = Letter.objects.awaiting_decision().count()
+    print(
+        f"PostgreSQL {connection.pg_version}, {Letter.objects.count()} letters, "
+        f"{Article.objects.count()} articles, {awaiting} awaiting a decision; "
+        f"median of {options.runs} requests"
+    )
+    busy_writer = (
+        Letter.objects.awaiting_decision()
+        .filter(email__in=Letter.objects.published().values("email"))
+        .order_by("-created_at")
+        .first()
+    )
+    article = Article.objects.order_by("-published_at").first()
+    pages = [
+        ("queue, first page (default filter, 100 rows)", "/admin/letters/letter/"),
+        ("queue, page 3", "/admin/letters/letter/?p=3"),
+        ("queue, all statuses", "/admin/letters/letter/?status=all"),
+        (
+            "queue, flag: writer published recently",
+            "/admin/letters/letter/?flag=published_recently",
+        ),
+        ("queue, flag: possible duplicate", "/admin/letters/letter/?flag=duplicate"),
+        ("queue, one article", f"/admin/letters/letter/?article={article.pk}&status=all"),
+        ("queue, search 'bridge'", "/admin/letters/letter/?q=bridge"),
+        ("letter page (writer with history)", f"/admin/letters/letter/{busy_writer.pk}/change/"),
+        (
+            "bare ModelAdmin changelist, same rows",
+            "/bare/letters/letter/?status__in=received,shortlisted",
+        ),
+    ]
+    print(f"{'page':50} {'median ms':>10} {'queries':>8} {'KB':>6}")
+    for label, url in pages:
+        median, queries, size = timed(client, url, options.runs)
+        print(f"{label:50} {median:10.1f} {queries:8d} {size / 1024:6.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Editions of the letters page in the admin: assemble, order, choose a lead, publish."""
+
+from django.contrib import admin, messages
+from django.db import models
+from django.utils import timezone
+
+from . import moderation
+from .models import Edition, EditionLetter, EditionStatus, Letter
+
+
+class EditionLetterInline(admin.TabularInline):
+    model = EditionLetter
+    extra = 3
+    fields = ["letter", "position", "headline", "is_lead"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Only letters that can run: a desk has hundreds of letters a day but few approved.
+        if db_field.name == "letter":
+            kwargs["queryset"] = Letter.objects.filter(status__in=moderation.PUBLISHABLE).order_by(
+                "-decided_at", "-id"
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Edition)
+class EditionAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "date", "status", "publish_at", "published_at", "letter_count"]
+    list_filter = ["status"]
+    date_hierarchy = "date"
+    fields = ["title", "date", "publish_at", "status", "published_at", "created_by"]
+    readonly_fields = ["status", "published_at", "created_by"]
+    inlines = [EditionLetterInline]
+    actions = ["publish_now", "schedule", "back_to_draft"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(letters=models.Count("entries"))
+
+    @admin.display(description="letters", ordering="letters")
+    def letter_count(self, edition):
+        return edition.letters
+
+    def has_publish_permission(self, request):
+        return moderation.can(request.user, "publish")
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def has_change_permission(self, request, obj=None):
+        # A published edition is the public record: change its letters by withdrawing them.
+        if obj is not None and obj.status == EditionStatus.PUBLISHED:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def _each(self, request, queryset, operation, done):
+        count = 0
+        for edition_id in queryset.values_list("pk", flat=True):
+            try:
+                _, changed = operation(edition_id)
+            except moderation.EditionNotReady as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                continue
+            count += changed
+        if count:
+            self.message_user(request, f"{count} edition(s) {done}.", messages.SUCCESS)
+
+    @admin.action(description="Publish now", permissions=["publish"])
+    def publish_now(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda pk: moderation.publish_edition(pk, actor=request.user),
+            "published",
+        )
+
+    @admin.action(description="Schedule for the set time", permissions=["publish"])
+    def schedule(self, request, queryset):
+        now = timezone.now()
+        for edition in queryset.filter(
+            models.Q(publish_at__isnull=True) | models.Q(publish_at__lte=now)
+        ):
+            self.message_user(
+                request,
+                f"{edition}: set a future publication time first, or use Publish now.",
+                messages.WARNING,
+            )
+        self._each(
+            request,
+            queryset.filter(publish_at__gt=now),
+            lambda pk: moderation.schedule_edition(
+                pk, at=Edition.objects.get(pk=pk).publish_at, actor=request.user
+            ),
+            "scheduled",
+        )
+
+    @admin.action(description="Back to draft (cancel the schedule)", permissions=["publish"])
+    def back_to_draft(self, request, queryset):
+        self._each(request, queryset, moderation.unschedule_edition, "back to draft")
