@@ -10,7 +10,15 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from .models import EditionStatus, Letter, Notification, NotificationKind, Status
+from .models import (
+    EditionStatus,
+    Letter,
+    Notification,
+    NotificationKind,
+    ReplyKind,
+    ReplyTemplate,
+    Status,
+)
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +105,7 @@ def _send_once(letter_id, kind, template, extra_context):
         "publication": settings.LETTERS_PUBLICATION_NAME,
         **extra_context(letter),
     }
-    subject, body = render_email(template, context)
+    subject, body = _render_notice(kind, template, letter, context)
     message = EmailMessage(
         subject, body, to=[letter.email], headers={"Auto-Submitted": "auto-generated"}
     )
@@ -108,6 +116,26 @@ def _send_once(letter_id, kind, template, extra_context):
             Notification.objects.filter(pk=notice.pk, sent_at=now).update(sent_at=None)
         raise
     return True
+
+
+# Which editable reply template (admin: Reply templates) speaks for each kind of notice.
+TEMPLATE_KIND = {
+    NotificationKind.PUBLISHED: ReplyKind.PUBLICATION,
+    NotificationKind.EDITED_VERSION: ReplyKind.EDITED_VERSION,
+}
+
+
+def _render_notice(kind, template, letter, context):
+    """The editors' active reply template for this kind, else the file templates/emails/."""
+    editable = (
+        ReplyTemplate.objects.filter(kind=TEMPLATE_KIND.get(kind), active=True)
+        .order_by("-updated_at")
+        .first()
+    )
+    if editable is None:
+        return render_email(template, context)
+    extra = {"letter_url": context.get("letter_url", "")}
+    return editable.render(letter, **extra)
 
 
 def published_letter_url(letter):
@@ -166,16 +194,6 @@ def _planned_publication(letter):
         .first()
     )
     return entry.edition.publish_at if entry else None
-
-
-def notify_rejection(letter_id):
-    """Tell the writer their letter will not be published. Only when
-    LETTERS_NOTIFY_ON_REJECTION is on and the letter is still rejected. Once per letter."""
-    if not settings.LETTERS_NOTIFY_ON_REJECTION:
-        return False
-    if not Letter.objects.filter(pk=letter_id, status=Status.REJECTED).exists():
-        return False
-    return _send_once(letter_id, NotificationKind.REJECTED, "rejected", lambda letter: {})
 
 
 # --- end publication ---

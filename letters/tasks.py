@@ -64,11 +64,6 @@ def send_edited_version(letter_id):
     notifications.notify_edited_version(letter_id)
 
 
-@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def send_rejection_notice(letter_id):
-    notifications.notify_rejection(letter_id)
-
-
 @shared_task(acks_late=True)
 def publish_due():
     """Publish scheduled editions and letters whose time has come. Safe to run at any time."""

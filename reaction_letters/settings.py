@@ -227,9 +227,8 @@ LETTERS_CONFIRM_MAX_AGE_DAYS = env_int("LETTERS_CONFIRM_MAX_AGE_DAYS", 7, minimu
 # Letters close this many days after an article is published (0: they never close by age).
 LETTERS_CLOSE_AFTER_DAYS = env_int("LETTERS_CLOSE_AFTER_DAYS", 0, minimum=0)
 # Publication: email writers the edited version of their letter when it is scheduled, so
-# they can object before it runs; and tell writers whose letters were not chosen.
+# they can object before it runs. (Rejection replies are chosen per letter on the desk.)
 LETTERS_ASK_WRITER_BEFORE_PUBLISHING = env_bool("LETTERS_ASK_WRITER_BEFORE_PUBLISHING", False)
-LETTERS_NOTIFY_ON_REJECTION = env_bool("LETTERS_NOTIFY_ON_REJECTION", False)
 # Editions per page on the public letters page.
 LETTERS_EDITIONS_PER_PAGE = env_int("LETTERS_EDITIONS_PER_PAGE", 5, minimum=1)
 # The length editors aim for: longer letters are flagged on the desk (the form refuses only

@@ -34,6 +34,7 @@ REPLY_TEMPLATES = [
         "Your letter is in {{ publication }}",
         "Dear {{ name }},\n\n"
         "Your letter about \"{{ article_headline }}\" is published today:\n{{ letter_url }}\n\n"
+        "As published:\n\n{{ edited_text }}\n\n{{ signature }}\n\n"
         "Thank you for writing.\nThe letters editor, {{ publication }}\n",
     ),
 ]

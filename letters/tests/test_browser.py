@@ -199,5 +199,5 @@ def test_a_letter_goes_from_the_readers_form_to_the_published_letters_page(
 
     # The writer was told, with a link to where the letter appears.
     notice = mailoutbox[-1]
-    assert notice.subject.startswith("Your letter is published")
+    assert notice.subject.startswith("Your letter is in Reaction")
     assert f"{site}{article.get_absolute_url()}#letter-{letter.pk}" in notice.body

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from letters import moderation, notifications, tasks
-from letters.models import Notification, NotificationKind, Status
+from letters.models import Notification, NotificationKind, ReplyKind, ReplyTemplate, Status
 
 from .factories_publication import make_article, make_edition, make_letter
 
@@ -146,22 +146,19 @@ def test_no_edited_version_is_sent_when_the_desk_does_not_ask(
     assert mailoutbox == []
 
 
-def test_a_rejected_writer_is_told_once_only_when_the_desk_chooses(settings, mailoutbox):
-    letter = make_letter(make_article(), status=Status.REJECTED)
+def test_the_publication_notice_uses_the_template_editors_keep_in_the_admin(mailoutbox, settings):
+    settings.SITE_URL = "https://letters.reaction.life"
+    ReplyTemplate.objects.filter(kind=ReplyKind.PUBLICATION).update(active=False)
+    ReplyTemplate.objects.create(
+        kind=ReplyKind.PUBLICATION,
+        name="Publication notice (house)",
+        subject="{{ name }}, you are in {{ publication }}",
+        body="Read it here: {{ letter_url }}",
+    )
+    letter = make_letter(make_article(), status=Status.PUBLISHED)
 
-    settings.LETTERS_NOTIFY_ON_REJECTION = False
-    assert not notifications.notify_rejection(letter.pk)
-    settings.LETTERS_NOTIFY_ON_REJECTION = True
-    tasks.send_rejection_notice.run(letter.pk)
-    tasks.send_rejection_notice.run(letter.pk)
+    notifications.notify_publication(letter.pk)
 
-    assert len(mailoutbox) == 1
-    assert mailoutbox[0].extra_headers["Auto-Submitted"] == "auto-generated"
-
-
-def test_a_letter_reinstated_before_the_rejection_notice_ran_gets_none(settings, mailoutbox):
-    settings.LETTERS_NOTIFY_ON_REJECTION = True
-    letter = make_letter(make_article(), status=Status.RECEIVED)
-
-    assert not notifications.notify_rejection(letter.pk)
-    assert mailoutbox == []
+    [message] = mailoutbox
+    assert message.subject == f"{letter.name}, you are in Reaction"
+    assert message.body == "Read it here: " + settings.SITE_URL + letter.get_absolute_url()
