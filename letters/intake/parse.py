@@ -688,6 +688,9 @@ def _disposition(part: Message) -> str:
     return str(value).split(";", 1)[0].strip().lower()
 
 
+_EMBEDDED_MESSAGE = frozenset({"message/rfc822", "message/global"})
+
+
 def _collect(msg: Message, max_parts: int, max_depth: int) -> list[_Leaf]:
     leaves: list[_Leaf] = []
     count = 0
@@ -702,7 +705,9 @@ def _collect(msg: Message, max_parts: int, max_depth: int) -> list[_Leaf]:
         ctype = part.get_content_type()
         payload = part._payload
         if isinstance(payload, list):
-            is_msg = ctype.startswith("message/")
+            if ctype.startswith("message/") and ctype not in _EMBEDDED_MESSAGE:
+                continue  # delivery-status and friends: header blocks, not content
+            is_msg = ctype in _EMBEDDED_MESSAGE
             if is_msg and depth > 0:
                 # an attached e-mail: list it, and look inside only as a fallback
                 leaves.append(_Leaf(part, ctype, _part_filename(part), True, inside))
@@ -1112,6 +1117,21 @@ def _split_name_town(line: str) -> tuple[str, str] | None:
     return None
 
 
+def _standalone_signoff_line(lines: list[str], i: int) -> bool:
+    """Is lines[i] a one-line paragraph that looks like part of a sign-off?"""
+    if i < 0:
+        return False
+    line = lines[i].strip()
+    if not line or _VALEDICTION.match(line):
+        return False
+    above = lines[i - 1].strip() if i > 0 else ""
+    if above and not _VALEDICTION.match(above):
+        return False
+    return bool(
+        _is_phone(line) or _is_name(line) or _is_locality(line) or _is_address(line)
+    )
+
+
 def extract_signoff(text: str) -> tuple[str, _Signoff]:
     """Pull "Yours, / Name / Town / Tel" off the end of the letter text."""
     lines = text.split("\n")
@@ -1122,6 +1142,12 @@ def extract_signoff(text: str) -> tuple[str, _Signoff]:
     start = end
     while start > 0 and end - start < 8:
         line = lines[start - 1].strip()
+        if not line and start < end and _standalone_signoff_line(lines, start - 2):
+            # "Name\n\nTown" (documents often put every line in its own paragraph)
+            del lines[start - 1]
+            start -= 1
+            end -= 1
+            continue
         if not line or _VALEDICTION.match(line):
             break
         if not (
