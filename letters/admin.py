@@ -29,4 +29,6 @@ class LetterAdmin(admin.ModelAdmin):
     search_fields = ["name", "email", "body"]
     readonly_fields = ["status", "body", "word_count", "channel", "created_at", "confirmed_at"]
     inlines = [LetterEventInline]
+
+
 from . import admin_intake  # noqa: E402, F401  (Inbound email admin, issue 3)

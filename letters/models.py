@@ -295,7 +295,8 @@ class InboundEmail(models.Model):
 
     message_id = models.CharField(max_length=998)
     message_id_derived = models.BooleanField(
-        default=False, help_text="The message had no Message-ID; this one is made from its checksum."
+        default=False,
+        help_text="The message had no Message-ID; this one is made from its checksum.",
     )
     checksum = models.CharField(max_length=64, help_text="SHA-256 of the raw bytes.")
     raw = models.BinaryField(editable=False)
@@ -339,9 +340,7 @@ class InboundEmail(models.Model):
         verbose_name_plural = "inbound email"
         ordering = ["-received_at", "-id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["message_id", "checksum"], name="inbound_email_once"
-            ),
+            models.UniqueConstraint(fields=["message_id", "checksum"], name="inbound_email_once"),
             models.CheckConstraint(
                 condition=Q(status__in=InboundStatus.values), name="inbound_status_known"
             ),

@@ -6,7 +6,6 @@ checksum) and flagging twice is a no-op.
 """
 
 import logging
-import socket
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
@@ -76,7 +75,7 @@ def poll_imap(config=None):
     result = PollResult()
     try:
         client = IMAPClient(config.host, port=config.port, ssl=config.ssl, timeout=config.timeout)
-    except (OSError, socket.timeout, IMAPClientError) as exc:
+    except (OSError, IMAPClientError) as exc:
         result.error = f"cannot connect to {config.host}:{config.port}: {exc}"
         log.error("IMAP poll: %s", result.error)
         return result

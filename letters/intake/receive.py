@@ -380,9 +380,7 @@ def process_inbound_email(inbound_id, *, acknowledge=True):
             else:
                 outcome.letter.suspect = True
                 outcome.letter.suspect_reason = _cut(
-                    "; ".join(
-                        filter(None, [outcome.letter.suspect_reason, "Message-ID reused"])
-                    ),
+                    "; ".join(filter(None, [outcome.letter.suspect_reason, "Message-ID reused"])),
                     200,
                 )
                 outcome.acknowledge = False
@@ -539,9 +537,7 @@ def _import_batch(batch, way_in, index, summary):
                 outcome = decide(raw, envelope_from="", envelope_to=(), index=index)
             except Exception as exc:
                 log.exception("Inbound email %s failed to parse", ident.message_id)
-                outcome = Outcome(
-                    InboundStatus.FAILED, reason=f"{type(exc).__name__}: {exc}"[:500]
-                )
+                outcome = Outcome(InboundStatus.FAILED, reason=f"{type(exc).__name__}: {exc}"[:500])
             row.status = outcome.status
             row.reason = outcome.reason
             row.subject = outcome.subject

@@ -64,8 +64,12 @@ class StoreInboundMixin:
             )
             return HttpResponse("Refused.", status=400)
         except StorageUnavailable as exc:
-            log.error("%s inbound webhook: could not store (%s); asking to retry", self.esp_name, exc)
-            return HttpResponse("Temporarily unavailable.", status=503, headers={"Retry-After": "60"})
+            log.error(
+                "%s inbound webhook: could not store (%s); asking to retry", self.esp_name, exc
+            )
+            return HttpResponse(
+                "Temporarily unavailable.", status=503, headers={"Retry-After": "60"}
+            )
 
 
 def _view(base):
