@@ -10,6 +10,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 from django.conf import settings
 from django.db import close_old_connections
 
@@ -61,8 +62,19 @@ class LettersHandler:
         return store_email(raw, way_in=WayIn.SMTP, envelope_from=sender, envelope_to=recipients)[0]
 
 
+class LettersSMTP(SMTP):
+    # RFC 5321 caps lines at 1,000 octets, but real mail clients send longer ones and
+    # Postfix accepts them; refusing would lose letters.
+    line_length_limit = 1024 * 1024
+
+
+class LettersController(Controller):
+    def factory(self):
+        return LettersSMTP(self.handler, **self.SMTP_kwargs)
+
+
 def make_controller(host, port, *, max_bytes=None, inbound_addresses=None):
-    return Controller(
+    return LettersController(
         LettersHandler(inbound_addresses),
         hostname=host,
         port=port,

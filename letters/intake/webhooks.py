@@ -7,6 +7,7 @@ refused (unsigned, badly signed) request, logged; 503 when storage fails, so the
 retries (never 2xx, never 403, which stops provider retries).
 """
 
+import base64
 import logging
 
 from anymail.exceptions import AnymailWebhookValidationFailure
@@ -19,12 +20,35 @@ from anymail.webhooks.postal import PostalInboundWebhookView
 from anymail.webhooks.postmark import PostmarkInboundWebhookView
 from anymail.webhooks.sendgrid import SendGridInboundWebhookView
 from anymail.webhooks.sparkpost import SparkPostInboundWebhookView
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 
 from ..models import WayIn
 from .receive import StorageUnavailable, store_email
 
 log = logging.getLogger(__name__)
+
+
+def raw_message(event):
+    """The message as the provider sent it, where it sent the raw MIME; else anymail's rebuild.
+
+    Raw bytes keep the checksum equal to the same message's arriving another way.
+    """
+    esp_event = event.esp_event
+    if isinstance(esp_event, HttpRequest):
+        # Mailgun's inbound_mime ("body-mime"), SendGrid's "POST the raw, full MIME message".
+        for name in ("body-mime", "email"):
+            if name in esp_event.POST:
+                return esp_event.POST[name].encode("utf-8", "surrogateescape")
+    elif isinstance(esp_event, dict):
+        if isinstance(esp_event.get("RawEmail"), str):  # Postmark, "include raw email"
+            return esp_event["RawEmail"].encode("utf-8", "surrogateescape")
+        action = esp_event.get("receipt", {}).get("action", {})
+        if isinstance(esp_event.get("content"), str) and action.get("type") == "SNS":  # SES
+            content = esp_event["content"]
+            if action.get("encoding") == "BASE64":
+                return base64.b64decode(content)
+            return content.encode("utf-8", "surrogateescape")
+    return event.message.as_bytes()
 
 
 class _StoreInbound:
@@ -35,7 +59,7 @@ class _StoreInbound:
         message = event.message
         recipient = getattr(message, "envelope_recipient", None)
         store_email(
-            message.as_bytes(),
+            raw_message(event),
             way_in=WayIn.WEBHOOK,
             envelope_from=getattr(message, "envelope_sender", None) or "",
             envelope_to=[recipient] if recipient else [],
