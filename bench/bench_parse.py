@@ -164,7 +164,7 @@ def main() -> None:
     args = ap.parse_args()
 
     box = mailbox.mbox(args.mbox, create=False)
-    raws = [box.get_bytes(k) for k in box]
+    raws = [box.get_bytes(k) for k in box.iterkeys()]
     n = len(raws)
     mb = sum(map(len, raws)) / 1024 / 1024
     print(
