@@ -1,3 +1,4 @@
+import logging
 import signal
 import threading
 
@@ -16,6 +17,8 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=settings.LETTERS_SMTP_HOST)
 
     def handle(self, *, port, host, **options):
+        # aiosmtpd logs every SMTP command (writers' addresses) at INFO; keep only problems.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         controller = make_controller(host, port)
         controller.start()
         addresses = ", ".join(settings.LETTERS_INBOUND_ADDRESSES)
