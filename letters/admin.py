@@ -24,7 +24,8 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from . import admin_editions, moderation  # noqa: F401  (admin_editions registers Edition)
+# admin_editions and admin_intake register the Edition and Inbound email admins.
+from . import admin_editions, admin_intake, moderation  # noqa: F401
 from .models import (
     TRANSITIONS,
     Article,

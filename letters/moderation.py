@@ -29,6 +29,7 @@ from .models import (
     Reply,
     Status,
     count_words,
+    fingerprint,
 )
 
 log = logging.getLogger(__name__)
@@ -632,3 +633,58 @@ def _offer_edited_version(letter):
 
 
 # --- end publication ---
+# --- Email intake (issue 3) -----------------------------------------------------------------
+
+
+def _email_confirmation(letter):
+    """A letter that came from the writer's own mailbox needs no confirmation link, unless the
+    MTA doubted the sender (spam verdict, failed DMARC): then it stays unconfirmed."""
+    return None if letter.suspect else (letter.created_at or timezone.now())
+
+
+def receive_by_email(letter, *, inbound=None):
+    """Save a letter that arrived by email (status received) and record it. Returns it.
+
+    `letter` is an unsaved Letter built from the message (channel email). The caller holds
+    the transaction that also marks the message accepted, so a retry never makes two.
+    """
+    letter.channel = Channel.EMAIL
+    letter.status = Status.RECEIVED
+    letter.confirmed_at = _email_confirmation(letter)
+    letter.save()
+    note = f"Inbound email #{inbound.pk}" if inbound is not None else ""
+    if letter.article_match_method:
+        note += f"; article matched by {letter.article_match_method}"
+    record(letter, "received by email", actor_label="email", to_status=Status.RECEIVED, note=note)
+    return letter
+
+
+def receive_many_by_email(letters):
+    """Save many emailed letters (a mailbox import) with one insert each for letters and events."""
+    if not letters:
+        return letters
+    for letter in letters:
+        letter.channel = Channel.EMAIL
+        letter.status = Status.RECEIVED
+        letter.confirmed_at = _email_confirmation(letter)
+        letter.word_count = count_words(letter.body)
+        letter.fingerprint = fingerprint(letter.body)  # bulk_create skips save()
+    Letter.objects.bulk_create(letters, batch_size=200)
+    LetterEvent.objects.bulk_create(
+        [
+            LetterEvent(
+                letter=letter,
+                action="received by email",
+                to_status=Status.RECEIVED,
+                actor_label="mailbox import",
+                note=(
+                    f"article matched by {letter.article_match_method}"
+                    if letter.article_match_method
+                    else ""
+                ),
+            )
+            for letter in letters
+        ],
+        batch_size=500,
+    )
+    return letters

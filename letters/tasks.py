@@ -81,3 +81,49 @@ def send_reply(reply_id):
 @shared_task
 def expire_undecided_letters():
     moderation.expire_undecided()
+
+
+# --- Email intake (issue 3) -----------------------------------------------------------------
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def process_inbound_email(inbound_id):
+    """At-least-once: the claim inside makes a repeat harmless."""
+    from .intake.receive import process_inbound_email
+
+    process_inbound_email(inbound_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_email_acknowledgement(inbound_id):
+    from .intake.acknowledge import send_acknowledgement
+
+    send_acknowledgement(inbound_id)
+
+
+@shared_task
+def enqueue_stuck_inbound_email():
+    from .intake.receive import enqueue_stuck
+
+    enqueue_stuck()
+
+
+@shared_task
+def purge_raw_email():
+    from .intake.receive import purge_raw
+
+    purge_raw()
+
+
+@shared_task
+def poll_imap():
+    """Never raises: a failed poll is logged and the next beat tick tries again."""
+    from .intake.imap import poll_imap
+
+    poll_imap()

@@ -107,6 +107,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "letters.middleware.LimitRequestBodyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -243,6 +244,61 @@ LETTERS_EXPIRE_AFTER_DAYS = env_int(
     "LETTERS_EXPIRE_AFTER_DAYS", 14 if LETTERS_NOTIFY_ONLY_IF_PUBLISHED else 0, minimum=0
 )
 
+# --- Email intake (issue 3) ------------------------------------------------------------------
+# Every address the desk takes letters at (letters+<slug>@ variants are accepted too).
+LETTERS_INBOUND_ADDRESSES = [
+    a.lower() for a in env_list("LETTERS_INBOUND_ADDRESSES", [LETTERS_INBOUND_ADDRESS])
+]
+# Mail from these is a forwarding loop, never a letter.
+LETTERS_OWN_ADDRESSES = sorted(
+    {*LETTERS_INBOUND_ADDRESSES, DEFAULT_FROM_EMAIL}
+    | {a.lower() for a in env_list("LETTERS_OWN_ADDRESSES")}
+)
+LETTERS_INBOUND_MAX_BYTES = env_int("LETTERS_INBOUND_MAX_BYTES", 30 * 1024 * 1024, minimum=1024)
+LETTERS_INBOUND_MAX_PARTS = env_int("LETTERS_INBOUND_MAX_PARTS", 100, minimum=1)
+LETTERS_INBOUND_MAX_DEPTH = env_int("LETTERS_INBOUND_MAX_DEPTH", 10, minimum=1)
+LETTERS_INBOUND_MAX_ATTACHMENT_BYTES = env_int(
+    "LETTERS_INBOUND_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024, minimum=1024
+)
+# Raw messages are emptied this many days after they were processed (the letter keeps its text).
+LETTERS_RAW_EMAIL_RETENTION_DAYS = env_int("LETTERS_RAW_EMAIL_RETENTION_DAYS", 30, minimum=1)
+# One acknowledgement per emailed letter (never to automatic mail, one per sender per day).
+LETTERS_EMAIL_ACKNOWLEDGE = env_bool("LETTERS_EMAIL_ACKNOWLEDGE", True)
+# IMAP polling: off unless LETTERS_IMAP_URL is set, e.g. imaps://user:password@imap.example.com/INBOX
+LETTERS_IMAP_URL = env_str("LETTERS_IMAP_URL")
+LETTERS_IMAP_USER = env_str("LETTERS_IMAP_USER")
+LETTERS_IMAP_PASSWORD = env_str("LETTERS_IMAP_PASSWORD")
+LETTERS_IMAP_INTERVAL_SECONDS = env_int("LETTERS_IMAP_INTERVAL_SECONDS", 60, minimum=5)
+# After the raw copy is stored: "flag" it (keyword $LettersStored), "move" it to
+# LETTERS_IMAP_MOVE_TO, or "delete" it (only if you really mean it).
+LETTERS_IMAP_AFTER_STORE = env_str("LETTERS_IMAP_AFTER_STORE", "flag").strip().lower()
+if LETTERS_IMAP_AFTER_STORE not in {"flag", "move", "delete"}:
+    raise ImproperlyConfigured("LETTERS_IMAP_AFTER_STORE must be flag, move or delete.")
+LETTERS_IMAP_MOVE_TO = env_str("LETTERS_IMAP_MOVE_TO", "Letters-stored")
+LETTERS_IMAP_TIMEOUT = env_int("LETTERS_IMAP_TIMEOUT", 30, minimum=1)
+# The SMTP listener (manage.py run_smtpd) binds here; the port is given on the command line.
+LETTERS_SMTP_HOST = env_str("LETTERS_SMTP_HOST", "127.0.0.1")
+# Provider webhooks under /inbound/<provider>/inbound/: HTTP basic auth "user:password" that
+# the provider is configured with. Without it (and without a signing key) webhooks refuse all.
+ANYMAIL = {
+    "WEBHOOK_SECRET": env_list("LETTERS_WEBHOOK_SECRET"),
+    # A subscription confirmation reaches out to AWS; allow it only when asked.
+    "AMAZON_SES_AUTO_CONFIRM_SNS_SUBSCRIPTIONS": env_bool("LETTERS_SES_AUTO_CONFIRM", False),
+}
+# Signing keys only when set: an empty key would "verify" signatures anyone can make.
+for _name, _key in [
+    ("LETTERS_MAILGUN_WEBHOOK_SIGNING_KEY", "MAILGUN_WEBHOOK_SIGNING_KEY"),
+    ("LETTERS_POSTAL_WEBHOOK_KEY", "POSTAL_WEBHOOK_KEY"),
+    ("LETTERS_MAILERSEND_INBOUND_SECRET", "MAILERSEND_INBOUND_SECRET"),
+]:
+    if env_str(_name):
+        ANYMAIL[_key] = env_str(_name)
+# Webhook posts carry a whole message (base64 or JSON-escaped: up to ~1.4 times its size).
+# LimitRequestBodyMiddleware keeps every other URL at Django's usual 2.5 MB.
+LETTERS_MAX_REQUEST_BYTES = env_int("LETTERS_MAX_REQUEST_BYTES", 2621440, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = LETTERS_INBOUND_MAX_BYTES * 14 // 10 + 1024 * 1024
+# --- end email intake
+
 # Celery. The default broker is kombu's filesystem transport under var/celery: embedded, so
 # the desk runs with no server installed. Production sets CELERY_BROKER_URL=redis://...
 CELERY_BROKER_URL = env_url(
@@ -255,6 +311,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        # Kombu otherwise makes a control/ folder in whatever directory the process runs in.
+        "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
     }
 else:
@@ -289,7 +347,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "letters.tasks.expire_undecided_letters",
         "schedule": 3600,
     },
+    # Email intake (issue 3).
+    "enqueue-stuck-inbound-email": {
+        "task": "letters.tasks.enqueue_stuck_inbound_email",
+        "schedule": LETTERS_SWEEP_INTERVAL_SECONDS,
+    },
+    "purge-raw-email": {"task": "letters.tasks.purge_raw_email", "schedule": 3600},
 }
+if LETTERS_IMAP_URL:
+    CELERY_BEAT_SCHEDULE["poll-imap"] = {
+        "task": "letters.tasks.poll_imap",
+        "schedule": LETTERS_IMAP_INTERVAL_SECONDS,
+        # A slow poll must not pile up behind itself.
+        "options": {"expires": LETTERS_IMAP_INTERVAL_SECONDS},
+    }
 
 # Production hardening: on whenever DEBUG is off (what `check --deploy` asks for).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)

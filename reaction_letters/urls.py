@@ -7,5 +7,6 @@ admin.site.index_title = "Letters to the editor"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("inbound/", include("letters.intake.urls")),
     path("", include("letters.urls")),
 ]

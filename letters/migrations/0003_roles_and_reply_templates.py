@@ -56,7 +56,7 @@ def forwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("letters", "0002_desk_and_publication"),
+        ("letters", "0002_editors_publication_and_intake"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
     ]

@@ -1,0 +1,73 @@
+"""The Inbound email admin: filters, reasons, the raw message shown as text, process again."""
+
+import pytest
+from django.urls import reverse
+
+from letters.intake.receive import process_inbound_email, receive_email
+from letters.models import InboundEmail, InboundStatus, Letter, WayIn
+
+from .factories_intake import eml, make_message
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def plain_static_files(settings):
+    # Tests run with DEBUG off, whose manifest storage needs collectstatic first.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+def stored(raw):
+    row = receive_email(raw, way_in=WayIn.PIPE)
+    process_inbound_email(row.pk)
+    return InboundEmail.objects.get(pk=row.pk)
+
+
+def test_the_list_filters_received_rejected_and_failed_and_shows_the_reason(admin_client):
+    stored(eml("plain.eml"))
+    stored(eml("auto_reply.eml"))
+    url = reverse("admin:letters_inboundemail_changelist")
+    rejected = admin_client.get(url, {"outcome": "rejected"}).content.decode()
+    assert "auto-reply" in rejected
+    assert "Peter Fenwick" not in rejected
+    received = admin_client.get(url, {"outcome": "received"}).content.decode()
+    assert "Letter #" in received
+    assert "auto-reply" not in received
+    assert admin_client.get(url, {"outcome": "failed"}).status_code == 200
+
+
+def test_the_raw_message_is_shown_escaped_never_rendered(admin_client):
+    raw = make_message(body='<script>alert("x")</script><img src=x onerror=alert(1)>\n')
+    row = stored(raw)
+    page = admin_client.get(reverse("admin:letters_inboundemail_change", args=[row.pk]))
+    html = page.content.decode()
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    assert '<script>alert("x")</script>' not in html
+    assert "<img src=x" not in html
+
+
+def test_process_again_requeues_a_rejected_message_that_made_no_letter(admin_client):
+    row = stored(make_message(body="\n"))
+    assert row.status == InboundStatus.REJECTED
+    response = admin_client.post(
+        reverse("admin:letters_inboundemail_changelist"),
+        {"action": "process_again_action", "_selected_action": [row.pk]},
+        follow=True,
+    )
+    assert "1 message(s) queued" in response.content.decode()
+    row.refresh_from_db()
+    assert row.status == InboundStatus.PENDING
+
+
+def test_process_again_skips_a_message_that_already_made_a_letter(admin_client):
+    row = stored(eml("plain.eml"))
+    admin_client.post(
+        reverse("admin:letters_inboundemail_changelist"),
+        {"action": "process_again_action", "_selected_action": [row.pk]},
+    )
+    row.refresh_from_db()
+    assert row.status == InboundStatus.ACCEPTED
+    assert Letter.objects.count() == 1

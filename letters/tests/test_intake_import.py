@@ -1,0 +1,96 @@
+"""Importing an inbox archive: mbox files and Maildir folders, in bulk, safe to repeat."""
+
+import mailbox
+
+import pytest
+from django.core.management import call_command
+
+from letters.intake.receive import import_messages
+from letters.models import InboundEmail, InboundStatus, Letter, LetterEvent, Status, WayIn
+
+from .factories_intake import eml, make_article, make_message
+
+pytestmark = pytest.mark.django_db
+
+ARCHIVE = ["plain.eml", "html_only.eml", "docx_attachment.eml", "auto_reply.eml", "bounce.eml"]
+
+
+def write_mbox(path, messages):
+    box = mailbox.mbox(path)
+    for raw in messages:
+        box.add(raw)
+    box.flush()
+    box.close()
+
+
+def test_an_mbox_import_stores_every_message_and_makes_letters_for_the_real_ones(tmp_path, capsys):
+    path = tmp_path / "inbox.mbox"
+    write_mbox(path, [eml(name) for name in ARCHIVE])
+    call_command("import_mailbox", str(path), "--no-progress")
+    out = capsys.readouterr().out
+    assert "5 stored (3 letters, 2 rejected, 0 failed), 0 duplicates" in out
+    assert InboundEmail.objects.filter(way_in=WayIn.MAILBOX).count() == 5
+    assert Letter.objects.filter(status=Status.RECEIVED).count() == 3
+    assert LetterEvent.objects.count() == 3
+    for row in InboundEmail.objects.filter(status=InboundStatus.ACCEPTED):
+        assert row.letter.word_count == len(row.letter.body.split())
+
+
+def test_importing_the_same_archive_again_adds_nothing(tmp_path, capsys):
+    path = tmp_path / "inbox.mbox"
+    write_mbox(path, [eml(name) for name in ARCHIVE])
+    call_command("import_mailbox", str(path), "--no-progress")
+    call_command("import_mailbox", str(path), "--no-progress")
+    assert "0 stored (0 letters, 0 rejected, 0 failed), 5 duplicates" in capsys.readouterr().out
+    assert Letter.objects.count() == 3
+
+
+def test_a_maildir_folder_is_imported(tmp_path, capsys):
+    box = mailbox.Maildir(tmp_path / "Maildir")
+    box.add(make_message(message_id="<m1@example.org>"))
+    box.add(make_message(message_id="<m2@example.org>", body="A second letter about trams.\n"))
+    call_command("import_mailbox", str(tmp_path / "Maildir"), "--no-progress")
+    assert "2 stored (2 letters" in capsys.readouterr().out
+
+
+def test_an_archive_message_already_received_by_the_pipe_is_a_duplicate():
+    from letters.intake.receive import receive_email
+
+    receive_email(eml("plain.eml"), way_in=WayIn.PIPE)
+    summary = import_messages([eml("plain.eml"), eml("html_only.eml")], batch_size=10)
+    assert (summary.stored, summary.duplicates) == (1, 1)
+
+
+def test_a_reused_message_id_in_an_archive_goes_the_careful_way_and_makes_one_letter():
+    raw = make_message()
+    relayed = b"Received: from relay.example.net\r\n" + raw
+    summary = import_messages([raw, relayed], batch_size=10)
+    assert summary.stored == 2
+    assert Letter.objects.count() == 1
+    assert InboundEmail.objects.filter(message_id_reused=True).count() == 2
+
+
+def test_imported_letters_are_matched_to_their_articles():
+    article = make_article()
+    import_messages([make_message(to=f"letters+{article.slug}@reaction.life")])
+    letter = Letter.objects.get()
+    assert letter.article == article
+    assert letter.article_match_method == "address"
+
+
+def test_a_message_that_crashes_the_parser_fails_alone(monkeypatch):
+    from letters.intake import receive
+
+    real = receive.parse_email
+
+    def fragile(raw, **kwargs):
+        if b"boom" in raw:
+            raise ValueError("boom")
+        return real(raw, **kwargs)
+
+    monkeypatch.setattr(receive, "parse_email", fragile)
+    summary = import_messages(
+        [make_message(message_id="<x@e.org>", body="boom\n"), make_message()], batch_size=10
+    )
+    assert (summary.accepted, summary.failed) == (1, 1)
+    assert InboundEmail.objects.get(message_id="x@e.org").reason == "ValueError: boom"

@@ -1,0 +1,362 @@
+"""Storing raw first and turning stored messages into letters, exactly once."""
+
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.db import OperationalError
+from django.test.utils import override_settings
+from django.utils import timezone
+
+from letters import tasks
+from letters.intake import receive
+from letters.intake.receive import (
+    StorageUnavailable,
+    identify,
+    process_again,
+    process_inbound_email,
+    purge_raw,
+    receive_email,
+    store_email,
+)
+from letters.models import (
+    Channel,
+    InboundEmail,
+    InboundStatus,
+    Letter,
+    LetterEvent,
+    Status,
+    WayIn,
+)
+
+from .factories_intake import eml, make_article, make_message
+
+pytestmark = pytest.mark.django_db
+
+
+def receive_and_process(raw, way_in=WayIn.PIPE, **envelope):
+    row = receive_email(raw, way_in=way_in, **envelope)
+    process_inbound_email(row.pk)
+    row.refresh_from_db()
+    return row
+
+
+def test_the_raw_message_is_stored_exactly_before_any_parsing():
+    raw = make_message() + b"\x00\xff binary tail\r\n"
+    with mock.patch.object(receive, "parse_email", side_effect=AssertionError("parsed")):
+        row = receive_email(raw, way_in=WayIn.PIPE, envelope_to=["letters@reaction.life"])
+    row = InboundEmail.objects.get(pk=row.pk)
+    assert row.raw_bytes == raw
+    assert row.status == InboundStatus.PENDING
+    assert row.message_id == "letter-1@example.org"
+    assert row.checksum == identify(raw).checksum
+    assert row.envelope_to == ["letters@reaction.life"]
+
+
+def test_processing_is_enqueued_only_after_the_message_is_committed(
+    django_capture_on_commit_callbacks,
+):
+    with mock.patch.object(tasks.process_inbound_email, "apply_async") as apply_async:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            row = receive_email(make_message(), way_in=WayIn.PIPE)
+        apply_async.assert_not_called()
+        for callback in callbacks:
+            callback()
+    apply_async.assert_called_once_with(args=(row.pk,))
+
+
+def test_a_message_becomes_a_received_email_letter_with_an_event():
+    row = receive_and_process(eml("plain.eml"))
+    assert row.status == InboundStatus.ACCEPTED
+    letter = row.letter
+    assert letter.status == Status.RECEIVED
+    assert letter.channel == Channel.EMAIL
+    assert letter.email
+    assert letter.body.strip()
+    assert letter.subject
+    event = LetterEvent.objects.get(letter=letter)
+    assert event.to_status == Status.RECEIVED
+    assert event.action == "received by email"
+
+
+def test_the_sign_off_fills_the_writer_fields_and_leaves_the_text():
+    row = receive_and_process(eml("signoff.eml"))
+    letter = row.letter
+    assert letter.name and letter.town
+    assert letter.town not in letter.body.splitlines()[-1]
+
+
+def test_the_same_message_twice_by_two_ways_in_makes_one_row_and_one_letter():
+    raw = eml("plain.eml")
+    first = receive_and_process(raw, WayIn.PIPE)
+    second = receive_and_process(raw, WayIn.SMTP)
+    assert first.pk == second.pk
+    assert InboundEmail.objects.count() == 1
+    assert Letter.objects.count() == 1
+    assert InboundEmail.objects.get().deliveries == 2
+
+
+def test_a_message_without_message_id_gets_one_derived_from_its_checksum_and_dedupes():
+    raw = eml("no_message_id.eml")
+    first = receive_email(raw, way_in=WayIn.PIPE)
+    again = receive_email(raw, way_in=WayIn.IMAP)
+    assert first.pk == again.pk
+    assert first.message_id_derived
+    assert first.message_id.startswith("derived-" + first.checksum[:32])
+
+
+def test_the_same_message_id_with_other_bytes_is_kept_flagged_and_makes_no_second_letter():
+    first = receive_and_process(make_message())
+    # The same letter through another relay: an extra trace header, the same text.
+    relayed = b"Received: from relay.example.net by mx.reaction.life\r\n" + make_message()
+    second = receive_and_process(relayed, WayIn.IMAP)
+    assert second.pk != first.pk
+    assert second.message_id_reused
+    assert InboundEmail.objects.get(pk=first.pk).message_id_reused
+    assert second.status == InboundStatus.REJECTED
+    assert "duplicate" in second.reason
+    assert second.letter_id == first.letter_id
+    assert Letter.objects.count() == 1
+
+
+def test_the_same_message_id_with_a_different_text_makes_a_suspect_letter():
+    receive_and_process(make_message())
+    other = receive_and_process(make_message(body="Something else entirely, about buses.\n"))
+    assert other.status == InboundStatus.ACCEPTED
+    assert other.letter.suspect
+    assert "Message-ID reused" in other.letter.suspect_reason
+    assert Letter.objects.count() == 2
+
+
+def test_processing_twice_makes_one_letter_and_the_second_run_does_nothing():
+    row = receive_email(make_message(), way_in=WayIn.PIPE)
+    assert process_inbound_email(row.pk) == InboundStatus.ACCEPTED
+    assert process_inbound_email(row.pk) is None
+    assert Letter.objects.count() == 1
+
+
+def test_a_worker_that_dies_midway_leaves_no_letter_and_the_retry_makes_one():
+    row = receive_email(make_message(), way_in=WayIn.PIPE)
+    real = receive.moderation.receive_by_email
+
+    def create_then_die(letter, **kwargs):
+        real(letter, **kwargs)
+        raise SystemExit("worker killed")
+
+    with mock.patch.object(receive.moderation, "receive_by_email", side_effect=create_then_die):
+        with pytest.raises(SystemExit):
+            process_inbound_email(row.pk)
+    assert Letter.objects.count() == 0
+    row.refresh_from_db()
+    assert row.status == InboundStatus.PROCESSING
+    # A retry straight away finds it claimed; once the claim is stale it is taken over.
+    assert process_inbound_email(row.pk) is None
+    InboundEmail.objects.filter(pk=row.pk).update(
+        claimed_at=timezone.now() - receive.PROCESSING_TIMEOUT - timedelta(seconds=1)
+    )
+    assert process_inbound_email(row.pk) == InboundStatus.ACCEPTED
+    assert Letter.objects.count() == 1
+
+
+def test_a_worker_presumed_dead_that_finishes_late_makes_no_second_letter():
+    row = receive_email(make_message(), way_in=WayIn.PIPE)
+    late = timezone.now() - receive.PROCESSING_TIMEOUT - timedelta(seconds=1)
+    real_claim = receive.claim
+
+    def claim_then_lose_it(inbound_id):
+        claimed_at = real_claim(inbound_id)
+        # Meanwhile the sweeper decided this worker was dead and another claimed the message.
+        InboundEmail.objects.filter(pk=inbound_id).update(claimed_at=late)
+        assert real_claim(inbound_id) is not None
+        return claimed_at
+
+    with mock.patch.object(receive, "claim", side_effect=claim_then_lose_it):
+        assert process_inbound_email(row.pk) is None
+    assert Letter.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("auto_reply.eml", "auto-reply"),
+        ("bounce.eml", "bounce"),
+        ("list_mail.eml", "mailing-list"),
+        ("bulk.eml", "bulk"),
+        ("loop.eml", "loop"),
+    ],
+)
+def test_automatic_mail_is_rejected_with_its_reason_and_makes_no_letter(name, reason):
+    row = receive_and_process(eml(name))
+    assert row.status == InboundStatus.REJECTED
+    assert row.reason == reason
+    assert row.letter is None
+    assert Letter.objects.count() == 0
+
+
+def test_a_null_envelope_sender_is_a_bounce():
+    row = receive_and_process(make_message(), envelope_from="<>")
+    assert row.status == InboundStatus.REJECTED
+    assert "bounce" in row.reason
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "plain.eml",
+        "html_only.eml",
+        "multipart_alternative.eml",
+        "quoted_printable.eml",
+        "base64.eml",
+        "iso_8859_1.eml",
+        "windows_1252_mislabelled.eml",
+        "no_charset.eml",
+        "no_message_id.eml",
+        "docx_attachment.eml",
+        "odt_attachment.eml",
+        "txt_attachment.eml",
+        "with_pdf_attachment.eml",
+        "reply_with_quote.eml",
+        "outlook_reply.eml",
+    ],
+)
+def test_each_kind_of_real_letter_becomes_a_letter_with_text(name):
+    row = receive_and_process(eml(name))
+    assert row.status == InboundStatus.ACCEPTED, row.reason
+    assert len(row.letter.body.split()) >= 5
+    assert "<" not in row.letter.body or name != "html_only.eml"
+
+
+def test_attachments_are_listed_on_the_inbound_email():
+    row = receive_and_process(eml("with_pdf_attachment.eml"))
+    assert any(a["content_type"] == "application/pdf" for a in row.attachments)
+
+
+def test_spam_verdicts_and_failed_dmarc_mark_the_letter_suspect():
+    assert receive_and_process(eml("spam_flagged.eml")).letter.suspect
+    Letter.objects.all().delete()
+    assert receive_and_process(eml("dmarc_fail.eml")).letter.suspect
+
+
+@override_settings(LETTERS_INBOUND_MAX_BYTES=2048)
+def test_an_oversize_message_is_rejected_and_only_its_headers_are_kept():
+    raw = make_message(body="word " * 2000)
+    row = receive_email(raw, way_in=WayIn.PIPE)
+    row.refresh_from_db()
+    assert row.status == InboundStatus.REJECTED
+    assert "too large" in row.reason
+    assert row.raw_truncated
+    assert row.raw_bytes.startswith(b"From: Ann Reader")
+    assert b"word word" not in row.raw_bytes
+    assert row.size == len(raw)
+
+
+def test_a_message_with_no_text_is_rejected_with_a_reason():
+    row = receive_and_process(make_message(body="\n\n"))
+    assert row.status == InboundStatus.REJECTED
+    assert "no letter text" in row.reason
+
+
+def test_a_crash_while_parsing_marks_that_message_failed():
+    row = receive_email(make_message(), way_in=WayIn.PIPE)
+    with mock.patch.object(receive, "parse_email", side_effect=ValueError("boom")):
+        assert process_inbound_email(row.pk) == InboundStatus.FAILED
+    row.refresh_from_db()
+    assert "ValueError: boom" in row.reason
+
+
+def test_a_database_failure_while_storing_raises_storage_unavailable():
+    with mock.patch.object(InboundEmail, "save", side_effect=OperationalError("server gone")):
+        with pytest.raises(StorageUnavailable):
+            receive_email(make_message(), way_in=WayIn.PIPE)
+
+
+def test_process_again_requeues_a_failed_message_and_it_then_makes_a_letter():
+    row = receive_email(make_message(), way_in=WayIn.PIPE)
+    with mock.patch.object(receive, "parse_email", side_effect=ValueError("boom")):
+        process_inbound_email(row.pk)
+    assert process_again([row.pk]) == 1
+    assert process_inbound_email(row.pk) == InboundStatus.ACCEPTED
+    assert process_again([row.pk]) == 0
+
+
+# --- Article matching ------------------------------------------------------------------------
+
+
+def test_the_per_article_address_matches_with_full_confidence():
+    article = make_article()
+    row = receive_and_process(make_message(to=f"letters+{article.slug}@reaction.life"))
+    assert row.letter.article == article
+    assert row.letter.article_match_method == "address"
+    assert row.letter.article_match_confidence == 1.0
+
+
+def test_the_envelope_recipient_matches_a_letter_sent_by_bcc():
+    article = make_article()
+    row = receive_and_process(
+        make_message(to="undisclosed-recipients:;"),
+        envelope_to=[f"letters+{article.slug}@reaction.life"],
+    )
+    assert row.letter.article == article
+
+
+def test_the_article_url_in_the_body_matches():
+    article = make_article()
+    body = f"Dear Editor,\n\nAbout http://127.0.0.1:8000/articles/{article.slug}/ - I disagree.\n"
+    row = receive_and_process(make_message(body=body, subject="A thought"))
+    assert row.letter.article == article
+    assert row.letter.article_match_method == "url"
+
+
+def test_the_headline_in_the_subject_matches():
+    article = make_article()
+    row = receive_and_process(make_message(subject=f"Re: {article.headline}"))
+    assert row.letter.article == article
+    assert row.letter.article_match_method == "subject"
+
+
+def test_similar_text_matches_with_a_recorded_confidence():
+    make_article()
+    article = make_article(
+        headline="Badgers and the bovine tuberculosis cull",
+        slug="badger-cull",
+        body="The badger cull has failed to cut bovine tuberculosis in cattle herds.",
+    )
+    body = (
+        "Dear Editor,\n\nThe badger cull and bovine tuberculosis: culling badgers has not "
+        "protected cattle herds from tuberculosis at all.\n"
+    )
+    row = receive_and_process(make_message(body=body, subject="Culling"))
+    assert row.letter.article == article
+    assert row.letter.article_match_method == "similarity"
+    assert 0 < row.letter.article_match_confidence <= 1
+
+
+def test_a_letter_about_nothing_known_is_left_unmatched_for_an_editor():
+    make_article()
+    row = receive_and_process(make_message(subject="Hello", body="Dear Editor, pigeons.\n"))
+    assert row.letter.article is None
+    assert row.letter.article_match_method == ""
+
+
+# --- Retention -------------------------------------------------------------------------------
+
+
+@override_settings(LETTERS_RAW_EMAIL_RETENTION_DAYS=30)
+def test_raw_messages_are_emptied_after_the_retention_period_and_the_letter_keeps_its_text():
+    row = receive_and_process(make_message())
+    assert purge_raw(now=timezone.now() + timedelta(days=29)) == 0
+    assert purge_raw(now=timezone.now() + timedelta(days=31)) == 1
+    row.refresh_from_db()
+    assert row.raw_bytes == b""
+    assert row.raw_purged_at
+    assert "trains are late" in row.letter.body
+    # A late redelivery of the same message is still recognised.
+    assert receive_email(make_message(), way_in=WayIn.IMAP).pk == row.pk
+
+
+def test_a_pending_message_whose_task_was_lost_is_enqueued_by_the_sweeper():
+    row, _ = store_email(make_message(), way_in=WayIn.PIPE)
+    InboundEmail.objects.filter(pk=row.pk).update(received_at=timezone.now() - timedelta(hours=1))
+    with mock.patch.object(tasks.process_inbound_email, "apply_async") as apply_async:
+        assert receive.enqueue_stuck() == 1
+    apply_async.assert_called_once_with(args=(row.pk,))
