@@ -204,6 +204,25 @@ class Server:
                 self.process.wait()
         self.log.close()
 
+    def cpu_seconds(self):
+        """CPU time used so far by gunicorn and its workers (user + system)."""
+        pids = {self.process.pid}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:  # the parent's pid
+                pids.add(int(stat.parent.name))
+        ticks = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def problems(self):
         """Lines of the server log that mention an error (empty when all went well)."""
         text = self.log_path.read_text(errors="replace")
@@ -264,6 +283,7 @@ class Measurement:
         # Requests sent, answered or not: wrk stops with up to 16 letters in flight, which the
         # desk stores but wrk never counts.
         self.sent = ok + other + errors if sent is None else sent
+        self.cpu_ms = None  # gunicorn's CPU time per counted response, set by the caller
 
     @property
     def per_second(self):
@@ -367,10 +387,12 @@ class Load:
             return run_wrk(url, seconds, BENCH / "wrk_get_page.lua", [self.cookie])
         return run_python_client(url, seconds, "GET", None, {"Cookie": self.cookie}, 200)
 
-    def measure(self, kind, url, warmup, seconds):
+    def measure(self, kind, url, warmup, seconds, server):
         run = self.post_letters if kind == "post" else self.get_page
         warm = run(url, warmup)
+        cpu_before = server.cpu_seconds()
         timed = run(url, seconds)
+        timed.cpu_ms = (server.cpu_seconds() - cpu_before) * 1000 / max(timed.sent, 1)
         return warm, timed
 
 
@@ -446,9 +468,10 @@ def median(values):
 def describe(label, runs, unit):
     rates = ", ".join(f"{m.per_second:.0f}" for m in runs)
     return (
-        f"{label:<28} {median([m.per_second for m in runs]):7.0f} {unit}/s   "
-        f"p50 {median([m.p50_ms for m in runs]):5.1f} ms   "
-        f"p99 {median([m.p99_ms for m in runs]):5.1f} ms   (runs: {rates})"
+        f"{label:<28} {median([m.per_second for m in runs]):5.0f} {unit}/s  "
+        f"p50 {median([m.p50_ms for m in runs]):5.1f} ms  "
+        f"p99 {median([m.p99_ms for m in runs]):5.1f} ms  "
+        f"CPU {median([m.cpu_ms for m in runs]):4.2f} ms/req  (runs: {rates})"
     )
 
 
@@ -489,7 +512,10 @@ def main():
         for n in range(options.runs):
             for name in ("desk", "bare", "page"):
                 kind = "get" if name == "page" else "post"
-                warm, timed = load.measure(kind, urls[name], options.warmup, options.duration)
+                server = bare if name == "bare" else desk
+                warm, timed = load.measure(
+                    kind, urls[name], options.warmup, options.duration, server
+                )
                 if name in accepted:
                     accepted[name] += warm.ok + timed.ok
                     sent[name] += warm.sent + timed.sent
@@ -501,7 +527,8 @@ def main():
                 results[name].append(timed)
                 print(
                     f"  run {n + 1} {name:<4} {timed.per_second:6.0f}/s  "
-                    f"p50 {timed.p50_ms:5.1f} ms  p99 {timed.p99_ms:5.1f} ms",
+                    f"p50 {timed.p50_ms:5.1f} ms  p99 {timed.p99_ms:5.1f} ms  "
+                    f"gunicorn CPU {timed.cpu_ms:4.2f} ms/req  load {os.getloadavg()[0]:.2f}",
                     flush=True,
                 )
     finally:
@@ -526,10 +553,17 @@ def main():
     print(describe("Desk form (accepted, 302)", results["desk"], "letters"))
     print(describe("Bare ModelForm (302)", results["bare"], "letters"))
     print(describe("Article page (200)", results["page"], "req"))
-    print(f"Ratio desk/bare: {desk_rate / bare_rate:.2f}")
-    # With both workers busy, each letter costs about 2 worker-seconds / rate.
-    extra_ms = 2000 * (1 / desk_rate - 1 / bare_rate)
-    print(f"Desk's own work per letter, estimated: {extra_ms:.2f} ms of worker time")
+    desk_cpu = median([m.cpu_ms for m in results["desk"]])
+    bare_cpu = median([m.cpu_ms for m in results["bare"]])
+    print(
+        f"Ratio desk/bare: {desk_rate / bare_rate:.2f} in letters/s, "
+        f"{bare_cpu / desk_cpu:.2f} in gunicorn CPU per letter"
+    )
+    print(f"Desk's own work per letter: {desk_cpu - bare_cpu:.2f} ms of gunicorn CPU")
+    print(
+        "(Requests per second depend on what else the machine runs (see the load average of"
+        " each run); CPU per request depends on it much less.)"
+    )
     print(
         f"Checked: {stored} desk letters stored with their exact text, {queued} confirmations queued"
     )
