@@ -114,8 +114,9 @@ def server_env(var_dir, settings_module):
 
 def prepare_database(var_dir):
     """Migrate, load the seeds and publish 20 letters under the seed article; returns its path."""
+    env = server_env(var_dir, "reaction_letters.settings")
     os.environ.clear()
-    os.environ.update(server_env(var_dir, "reaction_letters.settings"))
+    os.environ.update(env)
     import warnings
 
     warnings.filterwarnings("ignore", message="No directory at")
