@@ -3,6 +3,7 @@ from crispy_forms.layout import HTML, Div, Field, Layout, Submit
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.functional import cached_property
 
 from .models import Letter, count_words
 
@@ -54,9 +55,13 @@ class LetterForm(forms.ModelForm):
         for name in ("name", "town"):
             self.fields[name].validators.append(refuse_line_breaks)
         self.fields["phone"].validators.append(refuse_line_breaks)
-        self.helper = FormHelper()
-        self.helper.form_id = "letter-form"
-        self.helper.layout = Layout(
+
+    @cached_property
+    def helper(self):
+        """The crispy-forms layout, built only when the form is rendered."""
+        helper = FormHelper()
+        helper.form_id = "letter-form"
+        helper.layout = Layout(
             Div(
                 Div("name", css_class="col-md-6"),
                 Div("town", css_class="col-md-6"),
@@ -75,6 +80,7 @@ class LetterForm(forms.ModelForm):
             Div("website", css_class="visually-hidden", aria_hidden="true"),
             Submit("submit", "Send your letter", css_class="btn-dark"),
         )
+        return helper
 
     def clean_email(self):
         email = self.cleaned_data["email"]

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .models import (
@@ -103,13 +103,18 @@ def submit(*, article, actor_label="writer", **fields):
     """
     from . import tasks
 
-    token = fields.get("client_token")
-    if token:
-        existing = Letter.objects.filter(client_token=token).first()
-        if existing:
-            return existing
     letter = Letter(article=article, channel=Channel.WEB, status=Status.UNCONFIRMED, **fields)
-    letter.save()
+    # Insert first and look for the earlier letter only when the unique client_token refuses
+    # the row: a repeat is rare, and a lookup before every insert would cost every letter.
+    try:
+        with transaction.atomic():
+            letter.save()
+    except IntegrityError:
+        token = fields.get("client_token")
+        existing = Letter.objects.filter(client_token=token).first() if token else None
+        if existing is None:
+            raise
+        return existing
     record(letter, "submitted", actor_label=actor_label, to_status=Status.UNCONFIRMED)
     tasks.enqueue(tasks.send_confirmation_email, letter.pk)
     return letter

@@ -1,11 +1,16 @@
 import datetime
+import functools
+import uuid
 
+from crispy_forms.utils import render_crispy_form
 from django.conf import settings
 from django.core import signing
 from django.core.paginator import Paginator
 from django.http import Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
 from . import moderation, notifications
@@ -27,19 +32,23 @@ def article(request, slug):
     article = get_object_or_404(Article.objects.published(), slug=slug)
     open_for_letters = article.accepts_letters()
     form = None
+    blank_form = ""
     if open_for_letters:
         if request.method == "POST":
             form = LetterForm(request.POST)
             if form.is_valid():
                 return _submit(request, article, form)
         else:
-            form = LetterForm(initial={"client_token": new_client_token()})
+            client_token = new_client_token()
+            form = LetterForm(initial={"client_token": client_token})
+            blank_form = _blank_form_html(request, client_token)
     # Letters closed while the reader was writing: show their text back so nothing is lost.
     unsent_text = request.POST.get("body", "") if not open_for_letters else ""
     context = {
         "unsent_text": unsent_text,
         "article": article,
         "form": form,
+        "blank_form": blank_form,
         "open_for_letters": open_for_letters,
         "published_letters": article.letters.in_publication_order().only(
             "headline", "body", "edited_body", "name", "town", "published_at"
@@ -47,6 +56,26 @@ def article(request, slug):
         "word_limit": settings.LETTERS_WORD_LIMIT,
     }
     return render(request, "letters/article.html", context)
+
+
+# The blank letter form is the same for every reader but for its two tokens, and rendering it
+# through crispy-forms costs more than the rest of the article page put together. So each worker
+# renders it once (per word limit, the only setting it shows) with placeholders, and every page
+# fills in the reader's own CSRF token and client_token.
+_CSRF_PLACEHOLDER = "csrf-token-placeholder"
+_CLIENT_TOKEN_PLACEHOLDER = uuid.UUID(int=0)
+
+
+@functools.lru_cache(maxsize=4)
+def _blank_form_template(word_limit):
+    form = LetterForm(initial={"client_token": _CLIENT_TOKEN_PLACEHOLDER})
+    return render_crispy_form(form, context={"csrf_token": _CSRF_PLACEHOLDER})
+
+
+def _blank_form_html(request, client_token):
+    html = _blank_form_template(settings.LETTERS_WORD_LIMIT)
+    html = html.replace(_CSRF_PLACEHOLDER, get_token(request))
+    return mark_safe(html.replace(str(_CLIENT_TOKEN_PLACEHOLDER), str(client_token)))
 
 
 def _submit(request, article, form):
