@@ -167,6 +167,7 @@ class Server:
             "gunicorn",
             "reaction_letters.wsgi",
             "--workers=2",
+            "--no-control-socket",
             "--worker-class=sync",
             f"--bind=127.0.0.1:{self.port}",
             "--log-level=warning",
