@@ -7,6 +7,7 @@ import threading
 from unittest import mock
 
 import pytest
+from django.db import connection
 from imapclient import IMAPClient
 
 from letters import tasks
@@ -128,10 +129,14 @@ def test_two_pollers_at_once_store_each_message_once(dovecot, mailbox):
     for i in range(20):
         mailbox(make_message(message_id=f"<race-{i}@example.org>"))
     results = []
-    threads = [
-        threading.Thread(target=lambda: results.append(poll_imap(config(dovecot))))
-        for _ in range(2)
-    ]
+
+    def poll():
+        try:
+            results.append(poll_imap(config(dovecot)))
+        finally:
+            connection.close()  # each thread has its own; leave none open on the test database
+
+    threads = [threading.Thread(target=poll) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
