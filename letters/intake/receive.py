@@ -12,7 +12,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -226,6 +226,7 @@ class Outcome:
     subject: str = ""
     from_address: str = ""
     acknowledge: bool = False
+    date: datetime | None = None  # the message's Date header
 
 
 def _parse(raw):
@@ -301,6 +302,7 @@ def decide(raw, *, envelope_from, envelope_to, index):
         InboundStatus.ACCEPTED,
         letter=letter,
         acknowledge=not letter.suspect,
+        date=parsed.date,
         **base,
     )
 
@@ -545,6 +547,10 @@ def _import_batch(batch, way_in, index, summary):
             row.attachments = outcome.attachments
             row.processed_at = now
             if outcome.letter is not None:
+                # An archive's letters were written when they were sent, not when imported:
+                # the desk's dates and "arrived after letters closed" flag depend on it.
+                if outcome.date and outcome.date <= now:
+                    outcome.letter.created_at = outcome.date
                 letters.append((row, outcome.letter))
         rows.append(row)
 

@@ -1,6 +1,8 @@
 """Importing an inbox archive: mbox files and Maildir folders, in bulk, safe to repeat."""
 
 import mailbox
+import re
+from email.utils import parsedate_to_datetime
 
 import pytest
 from django.core.management import call_command
@@ -94,3 +96,11 @@ def test_a_message_that_crashes_the_parser_fails_alone(monkeypatch):
     )
     assert (summary.accepted, summary.failed) == (1, 1)
     assert InboundEmail.objects.get(message_id="x@e.org").reason == "ValueError: boom"
+
+
+def test_an_archived_letter_keeps_the_date_it_was_sent():
+    sent = "Tue, 10 Sep 2024 08:15:00 +0100"
+    raw = re.sub(rb"Date: [^\r]*", f"Date: {sent}".encode(), make_message())
+    import_messages([raw])
+    letter = Letter.objects.get()
+    assert letter.created_at == parsedate_to_datetime(sent)
