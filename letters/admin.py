@@ -618,7 +618,7 @@ def letter_page_context(request, letter):
     ]
     if letter.status == Status.PUBLISHED and moderation.can(user, "unpublish"):
         decisions = [("unpublish_letters", "Unpublish")]
-    inbound = getattr(letter, "inbound_email", None)
+    inbound = letter.inbound_emails.order_by("received_at", "id").first()
     return {
         "letter": letter,
         "decisions": decisions,
@@ -635,19 +635,8 @@ def letter_page_context(request, letter):
         "notes": letter.notes.select_related("author"),
         "replies": letter.replies.all(),
         "inbound": inbound,
-        "raw_message": raw_message_text(inbound),
+        "raw_message": inbound.raw_text() if inbound else "",
     }
-
-
-def raw_message_text(inbound, limit=200_000):
-    """The stored email as text for the page (the template escapes it), cut at `limit`."""
-    if inbound is None:
-        return ""
-    raw = getattr(inbound, "raw", None) or getattr(inbound, "raw_message", None) or b""
-    if isinstance(raw, memoryview):
-        raw = raw.tobytes()
-    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else str(raw)
-    return text[:limit] + ("\n[... cut ...]" if len(text) > limit else "")
 
 
 # Replies ------------------------------------------------------------------------------------------

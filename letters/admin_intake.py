@@ -116,15 +116,7 @@ class InboundEmailAdmin(admin.ModelAdmin):
 
     @admin.display(description="Raw message (as text, never rendered)")
     def raw_message(self, obj):
-        if obj.raw_purged_at:
-            return f"Deleted on {obj.raw_purged_at:%Y-%m-%d} under the retention policy."
-        raw = InboundEmail.objects.filter(pk=obj.pk).values_list("raw", flat=True).first()
-        raw = bytes(raw or b"")
-        note = ""
-        if len(raw) > RAW_SHOWN_BYTES:
-            note = f"\n\n[... {len(raw) - RAW_SHOWN_BYTES:,} more bytes not shown]"
-            raw = raw[:RAW_SHOWN_BYTES]
-        text = raw.decode("utf-8", "replace") + note
+        text = obj.raw_text(RAW_SHOWN_BYTES)
         return format_html(
             '<pre style="white-space: pre-wrap; max-height: 40em; overflow: auto">{}</pre>', text
         )

@@ -811,6 +811,21 @@ class InboundEmail(models.Model):
     def raw_bytes(self):
         return bytes(self.raw or b"")
 
+    def raw_text(self, limit=200_000):
+        """The stored message as text for editors to read (templates escape it; never render
+        it as HTML). Mail that is not UTF-8 is shown byte for byte as Latin-1, so nothing is
+        hidden behind replacement characters. Cut at `limit` bytes, saying so."""
+        if self.raw_purged_at:
+            return f"Deleted on {self.raw_purged_at:%Y-%m-%d} under the retention policy."
+        raw = self.raw_bytes
+        cut = len(raw) - limit
+        raw = raw[:limit]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+        return text + (f"\n\n[... {cut:,} more bytes not shown]" if cut > 0 else "")
+
 
 class EmailAcknowledgement(models.Model):
     """One acknowledgement sent to one address on one day: the unique constraint is the limit."""

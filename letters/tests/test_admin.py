@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from letters import moderation
-from letters.admin import raw_message_text
-from letters.models import Letter, LetterEvent, Note, Status
+from letters.intake.receive import process_inbound_email, receive_email
+from letters.models import InboundEmail, Letter, LetterEvent, Note, Status, WayIn
 from letters.tests.factories_desk import (
     PLAIN_STATIC,
     editor,
@@ -359,12 +359,31 @@ def test_saving_over_another_editors_change_is_refused(client):
     assert Letter.objects.get(pk=letter.pk).edited_body == "Their cut."
 
 
-def test_the_raw_email_is_shown_as_text_only():
-    class Stored:
-        raw = b"Subject: hi\r\n\r\n<script>alert(1)</script>\xff"
+def test_an_emailed_letter_shows_its_raw_message_as_text_only(
+    client, django_capture_on_commit_callbacks
+):
+    raw = (
+        b"From: Ann Reader <ann@example.org>\r\nTo: letters@reaction.life\r\n"
+        b"Subject: Trains\r\nMessage-ID: <raw-view@example.org>\r\n"
+        b"Content-Type: text/plain; charset=iso-8859-1\r\n\r\n"
+        b"Dear Editor, <script>alert(1)</script> caf\xe9 trains are late.\r\n\r\nAnn Reader\r\nLeeds\r\n"
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        inbound = receive_email(raw, way_in=WayIn.PIPE)
+    process_inbound_email(inbound.pk)
+    letter = Letter.objects.get()
 
-    assert raw_message_text(Stored()) == "Subject: hi\r\n\r\n<script>alert(1)</script>\ufffd"
-    assert raw_message_text(None) == ""
+    page = logged_in(client, editor()).get(change_url(letter)).content.decode()
+
+    assert "Email (accepted" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; café trains" in page
+    assert "<script>alert(1)</script>" not in page
+
+
+def test_raw_mail_that_is_not_utf8_is_shown_byte_for_byte():
+    inbound = InboundEmail(raw=b"Subject: hi\r\n\r\ncaf\xe9")
+    assert inbound.raw_text() == "Subject: hi\r\n\r\ncafé"
+    assert InboundEmail(raw=b"x" * 10).raw_text(limit=4) == "xxxx\n\n[... 6 more bytes not shown]"
 
 
 def test_the_reply_templates_are_editable_in_the_admin(client):
