@@ -268,3 +268,15 @@ def test_mailbox_import_threads_a_reply_to_a_letter_received_earlier():
 
     assert Letter.objects.count() == 1
     assert len(follow_ups(letter)) == 1
+
+
+def test_the_inbound_email_list_links_a_follow_up_to_its_letter(client):
+    from django.contrib.auth.models import User
+
+    letter = arrive(message("first@example.org")).letter
+    arrive(reply("second@example.org", "first@example.org"))
+    client.force_login(User.objects.create_superuser("boss", "boss@example.com", "pw"))
+
+    page = client.get(reverse("admin:letters_inboundemail_changelist")).content.decode()
+
+    assert f"Follow-up to #{letter.pk}" in page
