@@ -91,6 +91,9 @@ class InboundEmailAdmin(admin.ModelAdmin):
 
     @admin.display(description="Letter")
     def letter_link(self, obj):
+        if not obj.letter_id and obj.follow_up_to_id:  # threading: a reply that joined a letter
+            url = reverse("admin:letters_letter_change", args=[obj.follow_up_to_id])
+            return format_html('<a href="{}">Follow-up to #{}</a>', url, obj.follow_up_to_id)
         if not obj.letter_id:
             return "-"
         url = reverse("admin:letters_letter_change", args=[obj.letter_id])

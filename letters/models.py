@@ -229,6 +229,28 @@ class LetterQuerySet(models.QuerySet):
             return self.filter(late)
         raise ValueError(f"Unknown flag {flag!r}")
 
+    # --- retention: personal data purged on schedule ---
+    def contact_details_to_purge(self, cutoff):
+        """Decided letters that still hold a phone or address and were decided before `cutoff`:
+        rejected, spam or expired by decided_at, published by published_at, withdrawn by the
+        time of the withdrawal (withdrawing does not set decided_at)."""
+        withdrawn_before = Exists(
+            LetterEvent.objects.filter(
+                letter=OuterRef("pk"), to_status=Status.WITHDRAWN, created_at__lt=cutoff
+            )
+        )
+        decided = (
+            Q(
+                status__in=(Status.REJECTED, Status.SPAM, Status.EXPIRED),
+                decided_at__lt=cutoff,
+            )
+            | Q(status=Status.PUBLISHED, published_at__lt=cutoff)
+            | (Q(status=Status.WITHDRAWN) & withdrawn_before)
+        )
+        return self.filter(decided).exclude(phone="", address="")
+
+    # --- end retention
+
     def needing_confirmation_email(self, older_than):
         """Web letters whose confirmation email never went out (lost on the way to the broker)."""
         return self.filter(
@@ -785,6 +807,11 @@ class InboundEmail(models.Model):
     attachments = models.JSONField(default=list, blank=True)
     letter = models.ForeignKey(
         "Letter", null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_emails"
+    )
+    # Threading: a reply that joined an earlier letter instead of making one (`letter` stays
+    # empty: it means "the letter this message made").
+    follow_up_to = models.ForeignKey(
+        "Letter", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
     )
 
     objects = InboundEmailQuerySet.as_manager()

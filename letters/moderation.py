@@ -8,6 +8,7 @@ to run twice (a double click, a retried task).
 
 import hashlib
 import logging
+import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -693,3 +694,48 @@ def receive_many_by_email(letters):
         batch_size=500,
     )
     return letters
+
+
+# --- Threading: follow-ups join the writer's letter --------------------------------------------
+# Not a status change: a reply from the writer is recorded in the letter's event log for the
+# editor. Even "please withdraw my letter" withdraws nothing by itself; an editor decides.
+
+FOLLOW_UP = "follow-up received"
+FOLLOW_UP_NOTE_CHARS = 2000
+_ASKS_TO_WITHDRAW = re.compile(
+    r"\b(withdraw|retract|cancel)\w*\b|\b(do not|don't|not to|please don't) (publish|print|run)\b",
+    re.IGNORECASE,
+)
+
+
+@transaction.atomic
+def record_follow_up(letter_id, *, inbound_id, message_id, subject="", text=""):
+    """Record that the writer followed up letter `letter_id` by email (inbound email
+    `inbound_id`): one "follow-up received" event, actor "writer", with the text in the note.
+
+    Returns (letter, changed). Safe to repeat: the same inbound email, or another copy of the
+    same message (same Message-ID, different bytes), records nothing more.
+    """
+    from .models import InboundEmail
+
+    letter = Letter.objects.select_for_update().get(pk=letter_id)
+    marker = f"Inbound email #{inbound_id}:"
+    if (
+        letter.events.filter(action=FOLLOW_UP, note__startswith=marker).exists()
+        or InboundEmail.objects.filter(follow_up_to_id=letter_id, message_id=message_id)
+        .exclude(pk=inbound_id)
+        .exists()
+    ):
+        return letter, False
+    text = text.strip()
+    if len(text) > FOLLOW_UP_NOTE_CHARS:
+        text = text[:FOLLOW_UP_NOTE_CHARS].rsplit(None, 1)[0] + " […]"
+    lines = [f"{marker} {subject!r}" if subject else marker]
+    if _ASKS_TO_WITHDRAW.search(text):
+        lines.append("The writer may be asking to withdraw the letter: an editor decides.")
+    lines += ["", text]
+    record(letter, FOLLOW_UP, actor_label="writer", note="\n".join(lines))
+    return letter, True
+
+
+# --- end threading

@@ -1,6 +1,8 @@
 """Mail to writers, rendered from templates/emails/<name>-subject.txt and <name>-body.txt."""
 
 import logging
+import re
+import secrets
 
 from django.conf import settings
 from django.core import signing
@@ -9,6 +11,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from .models import (
     EditionStatus,
@@ -40,6 +43,44 @@ def confirmation_url(letter):
     return settings.SITE_URL + path
 
 
+# --- Threading (follow-ups): the Message-ID of every mail the desk sends about a letter ---
+# <letter-<id>.<kind>.<nonce>.<mac>@<domain of LETTERS_INBOUND_ADDRESS>>: a writer's reply names
+# it in In-Reply-To/References, and letters.intake.receive maps it back to the letter. The MAC
+# (keyed by SECRET_KEY) means nobody can make up an id that points at someone else's letter.
+
+MESSAGE_ID_SALT = "letters.message-id"
+_DESK_MESSAGE_ID = re.compile(r"^letter-(\d+)\.([a-z_]+)\.([0-9a-f]+)\.([0-9a-f]{20})@(.+)$")
+
+
+def _message_id_mac(value, secret=None):
+    return salted_hmac(MESSAGE_ID_SALT, value, secret=secret, algorithm="sha256").hexdigest()[:20]
+
+
+def _desk_domain():
+    return settings.LETTERS_INBOUND_ADDRESS.rpartition("@")[2].lower()
+
+
+def desk_message_id(letter_id, kind):
+    """A new Message-ID (with angle brackets) for a mail about `letter_id` of `kind`."""
+    value = f"letter-{int(letter_id)}.{kind}.{secrets.token_hex(6)}"
+    return f"<{value}.{_message_id_mac(value)}@{_desk_domain()}>"
+
+
+def letter_id_from_message_id(message_id):
+    """The letter a Message-ID made by desk_message_id names (brackets optional), else None."""
+    match = _DESK_MESSAGE_ID.match((message_id or "").strip().strip("<>").lower())
+    if not match or match.group(5) != _desk_domain():
+        return None
+    value = f"letter-{match.group(1)}.{match.group(2)}.{match.group(3)}"
+    for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]:
+        if constant_time_compare(_message_id_mac(value, secret), match.group(4)):
+            return int(match.group(1))
+    return None
+
+
+# --- end threading (follow-ups)
+
+
 def render_email(name, context):
     subject = render_to_string(f"emails/{name}-subject.txt", context)
     body = render_to_string(f"emails/{name}-body.txt", context)
@@ -68,9 +109,11 @@ def send_confirmation(letter_id):
         "publication": settings.LETTERS_PUBLICATION_NAME,
     }
     subject, body = render_email("confirm", context)
-    message = EmailMessage(
-        subject, body, to=[letter.email], headers={"Auto-Submitted": "auto-generated"}
-    )
+    headers = {
+        "Auto-Submitted": "auto-generated",
+        "Message-ID": desk_message_id(letter.pk, "confirm"),  # threading (follow-ups)
+    }
+    message = EmailMessage(subject, body, to=[letter.email], headers=headers)
     if settings.DEBUG:
         # Locally the mail is printed quoted-printable, which breaks long links: log it whole.
         log.info("Confirmation link for letter %s: %s", letter.pk, context["confirm_url"])
@@ -106,9 +149,11 @@ def _send_once(letter_id, kind, template, extra_context):
         **extra_context(letter),
     }
     subject, body = _render_notice(kind, template, letter, context)
-    message = EmailMessage(
-        subject, body, to=[letter.email], headers={"Auto-Submitted": "auto-generated"}
-    )
+    headers = {
+        "Auto-Submitted": "auto-generated",
+        "Message-ID": desk_message_id(letter.pk, kind),  # threading (follow-ups)
+    }
+    message = EmailMessage(subject, body, to=[letter.email], headers=headers)
     try:
         message.send()
     except Exception:
@@ -212,9 +257,11 @@ def send_reply(reply_id):
         return False
     reply = Reply.objects.get(pk=reply_id)
     # RFC 3834: our replies are automatic responses, so well-behaved mailers do not answer them.
-    message = EmailMessage(
-        reply.subject, reply.body, to=[reply.to], headers={"Auto-Submitted": "auto-replied"}
-    )
+    headers = {
+        "Auto-Submitted": "auto-replied",
+        "Message-ID": desk_message_id(reply.letter_id, "reply"),  # threading (follow-ups)
+    }
+    message = EmailMessage(reply.subject, reply.body, to=[reply.to], headers=headers)
     try:
         message.send()
     except Exception:

@@ -83,6 +83,18 @@ def expire_undecided_letters():
     moderation.expire_undecided()
 
 
+# --- retention ---
+@shared_task(acks_late=True)
+def purge_contact_details():
+    """Idempotent: a letter already purged is not matched again."""
+    from .retention import purge_contact_details
+
+    purge_contact_details()
+
+
+# --- end retention
+
+
 # --- Email intake (issue 3) -----------------------------------------------------------------
 
 

@@ -249,6 +249,9 @@ LETTERS_NOTIFY_ONLY_IF_PUBLISHED = env_bool("LETTERS_NOTIFY_ONLY_IF_PUBLISHED", 
 LETTERS_EXPIRE_AFTER_DAYS = env_int(
     "LETTERS_EXPIRE_AFTER_DAYS", 14 if LETTERS_NOTIFY_ONLY_IF_PUBLISHED else 0, minimum=0
 )
+# Retention: a decided letter's phone and address (kept only for verification) are deleted
+# this many days after the decision (published letters: after publication). 0: never.
+LETTERS_PURGE_CONTACT_DETAILS_DAYS = env_int("LETTERS_PURGE_CONTACT_DETAILS_DAYS", 30, minimum=0)
 
 # --- Email intake (issue 3) ------------------------------------------------------------------
 # Every address the desk takes letters at (letters+<slug>@ variants are accepted too).
@@ -359,6 +362,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": LETTERS_SWEEP_INTERVAL_SECONDS,
     },
     "purge-raw-email": {"task": "letters.tasks.purge_raw_email", "schedule": 3600},
+    # Retention: phone and address of decided letters (LETTERS_PURGE_CONTACT_DETAILS_DAYS).
+    "purge-contact-details": {
+        "task": "letters.tasks.purge_contact_details",
+        "schedule": 24 * 3600,
+    },
 }
 if LETTERS_IMAP_URL:
     CELERY_BEAT_SCHEDULE["poll-imap"] = {

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..models import EmailAcknowledgement, InboundEmail, InboundStatus
-from ..notifications import render_email
+from ..notifications import desk_message_id, render_email
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,11 @@ def send_acknowledgement(inbound_id):
         "publication": settings.LETTERS_PUBLICATION_NAME,
     }
     subject, body = render_email("acknowledgement", context)
-    headers = {"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"}
+    headers = {
+        "Auto-Submitted": "auto-replied",
+        "X-Auto-Response-Suppress": "All",
+        "Message-ID": desk_message_id(letter.pk, "ack"),  # threading (follow-ups)
+    }
     if not inbound.message_id_derived:
         original = f"<{inbound.message_id}>"
         references = [f"<{ref}>" for ref in references_of(inbound.raw_bytes)]

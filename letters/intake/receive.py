@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from .. import moderation
 from ..models import Article, Channel, InboundEmail, InboundStatus, Letter, Status, WayIn
+from ..notifications import letter_id_from_message_id
 from .acknowledge import forget_acknowledgements_before
 from .match import ArticleIndex, ArticleRef, match_article
 from .parse import ParseError, parse_email
@@ -227,6 +228,8 @@ class Outcome:
     from_address: str = ""
     acknowledge: bool = False
     date: datetime | None = None  # the message's Date header
+    # Threading: In-Reply-To then References, nearest first (empty for suspect mail).
+    thread_ids: list = field(default_factory=list)
 
 
 def _parse(raw):
@@ -303,8 +306,104 @@ def decide(raw, *, envelope_from, envelope_to, index):
         letter=letter,
         acknowledge=not letter.suspect,
         date=parsed.date,
+        # A message the MTA doubted (spam verdict, failed DMARC) may forge its From: it never
+        # joins an existing letter, it comes in as a new, suspect one.
+        thread_ids=[] if letter.suspect else thread_ids(parsed),
         **base,
     )
+
+
+# --- Threading: follow-ups join the writer's letter -------------------------------------------
+# A message whose In-Reply-To or References names a mail the desk sent about a letter
+# (notifications.desk_message_id) or a stored message that made or joined a letter, and that
+# comes from that letter's address, is a follow-up: it is recorded on the letter
+# (moderation.record_follow_up) instead of becoming a new one.
+
+MAX_THREAD_IDS = 20
+
+
+def thread_ids(parsed):
+    """The Message-IDs a message answers, nearest first: In-Reply-To, then References from
+    the last. At most MAX_THREAD_IDS."""
+    ids = [parsed.in_reply_to, *reversed(parsed.references)]
+    return list(dict.fromkeys(i for i in ids if i))[:MAX_THREAD_IDS]
+
+
+def letters_named(message_ids):
+    """{message_id: letter id} for the ids that name a desk mail about a letter, or a stored
+    message that made or joined a letter. One query."""
+    named = {}
+    for mid in message_ids:
+        letter_id = letter_id_from_message_id(mid)
+        if letter_id:
+            named[mid] = letter_id
+    rest = set(message_ids) - named.keys()
+    if rest:
+        rows = (
+            InboundEmail.objects.filter(message_id__in=rest)
+            .filter(Q(letter__isnull=False) | Q(follow_up_to__isnull=False))
+            .values_list("message_id", "letter_id", "follow_up_to_id")
+        )
+        for mid, made, joined in rows:
+            named.setdefault(mid, made or joined)
+    return named
+
+
+def letter_addresses(letter_ids):
+    """{letter id: its writer's address, lower case}. One query."""
+    if not letter_ids:
+        return {}
+    rows = Letter.objects.filter(pk__in=letter_ids).values_list("pk", "email")
+    return {pk: _address(email) for pk, email in rows}
+
+
+def _address(value):
+    return (value or "").strip().lower()
+
+
+def _pick_thread(ids, named, addresses, sender):
+    """The first letter the ids name whose writer is `sender` (case-insensitive), else None."""
+    sender = _address(sender)
+    for mid in ids:
+        letter_id = named.get(mid)
+        if letter_id and addresses.get(letter_id) == sender:
+            return letter_id
+    return None
+
+
+def thread_letter(ids, sender):
+    """The id of the letter a message from `sender` answering `ids` follows up, or None."""
+    if not ids or not sender:
+        return None
+    named = letters_named(ids)
+    return _pick_thread(ids, named, letter_addresses(set(named.values())), sender)
+
+
+def _join_thread(row, outcome):
+    """If `outcome` is a follow-up, record it on its letter; return the Outcome to store."""
+    if outcome.letter is None or not outcome.thread_ids:
+        return outcome, None
+    letter_id = thread_letter(outcome.thread_ids, outcome.letter.email)
+    if letter_id is None:
+        return outcome, None
+    moderation.record_follow_up(
+        letter_id,
+        inbound_id=row.pk,
+        message_id=row.message_id,
+        subject=outcome.subject,
+        text=outcome.letter.body,
+    )
+    joined = Outcome(
+        InboundStatus.ACCEPTED,
+        reason=f"follow-up to letter #{letter_id}",
+        attachments=outcome.attachments,
+        subject=outcome.subject,
+        from_address=outcome.from_address,
+    )
+    return joined, letter_id
+
+
+# --- end threading
 
 
 # --- Processing one stored message ----------------------------------------------------------
@@ -368,6 +467,7 @@ def process_inbound_email(inbound_id, *, acknowledge=True):
         if row.status != InboundStatus.PROCESSING or row.claimed_at != claimed_at:
             return None  # Reclaimed by another worker after ours was presumed dead.
         letter = None
+        outcome, row.follow_up_to_id = _join_thread(row, outcome)  # threading (follow-ups)
         if outcome.letter is not None and row.message_id_reused:
             earlier = _same_letter_as_earlier(row, outcome.letter)
             if earlier:
@@ -404,6 +504,7 @@ def process_inbound_email(inbound_id, *, acknowledge=True):
                 "from_address",
                 "attachments",
                 "processed_at",
+                "follow_up_to",
             ]
         )
         if (
@@ -531,9 +632,10 @@ def _import_batch(batch, way_in, index, summary):
             fresh.append((raw, ident))
 
     now = timezone.now()
-    rows, letters = [], []
+    decided = []
     for raw, ident in fresh:
         row = _raw_row(raw, ident, way_in=way_in, envelope_from="", envelope_to=(), now=now)
+        outcome = None
         if row.status == InboundStatus.PENDING:
             try:
                 outcome = decide(raw, envelope_from="", envelope_to=(), index=index)
@@ -546,13 +648,22 @@ def _import_batch(batch, way_in, index, summary):
             row.from_address = outcome.from_address
             row.attachments = outcome.attachments
             row.processed_at = now
-            if outcome.letter is not None:
-                # An archive's letters were written when they were sent, not when imported:
-                # the desk's dates and "arrived after letters closed" flag depend on it.
-                if outcome.date and outcome.date <= now:
-                    outcome.letter.created_at = outcome.date
-                letters.append((row, outcome.letter))
+        decided.append((raw, ident, row, outcome))
+
+    follow_ups = _follow_ups_in_batch(decided)  # threading: these go one at a time, in order
+    rows, letters, bulk_raws = [], [], []
+    for raw, ident, row, outcome in decided:
+        if ident.message_id in follow_ups:
+            one_by_one.append(raw)
+            continue
+        if outcome is not None and outcome.letter is not None:
+            # An archive's letters were written when they were sent, not when imported:
+            # the desk's dates and "arrived after letters closed" flag depend on it.
+            if outcome.date and outcome.date <= now:
+                outcome.letter.created_at = outcome.date
+            letters.append((row, outcome.letter))
         rows.append(row)
+        bulk_raws.append(raw)
 
     try:
         with transaction.atomic():
@@ -562,13 +673,36 @@ def _import_batch(batch, way_in, index, summary):
             InboundEmail.objects.bulk_create(rows, batch_size=200)
     except IntegrityError:
         # Something stored one of these meanwhile: fall back to one at a time.
-        one_by_one.extend(raw for raw, _ in fresh)
+        one_by_one = bulk_raws + one_by_one
         rows = []
     for row in rows:
         summary.stored += 1
         summary.add(row.status)
     for raw in one_by_one:
         _import_one(raw, way_in, summary)
+
+
+def _follow_ups_in_batch(decided):
+    """Message-IDs in an import batch that follow up a letter from the same sender: one made
+    earlier (desk mail or stored message) or earlier in this batch. One query for the batch;
+    these are then processed one at a time, after the batch, by the same code as live mail."""
+    wanted = {mid for *_, outcome in decided if outcome is not None for mid in outcome.thread_ids}
+    if not wanted:
+        return set()
+    named = letters_named(wanted)
+    addresses = letter_addresses(set(named.values()))
+    senders_in_batch, follow_ups = {}, set()
+    for _, ident, _, outcome in decided:
+        if outcome is None or outcome.letter is None:
+            continue
+        sender = _address(outcome.letter.email)
+        if outcome.thread_ids and (
+            _pick_thread(outcome.thread_ids, named, addresses, sender)
+            or any(senders_in_batch.get(mid) == sender for mid in outcome.thread_ids)
+        ):
+            follow_ups.add(ident.message_id)
+        senders_in_batch[ident.message_id] = sender
+    return follow_ups
 
 
 def _import_one(raw, way_in, summary):

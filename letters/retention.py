@@ -1,0 +1,51 @@
+"""Personal data kept no longer than the desk needs it.
+
+A writer's phone and address are for verification only: once the letter is decided (rejected,
+spam, expired, withdrawn or published) they are deleted after LETTERS_PURGE_CONTACT_DETAILS_DAYS.
+Name, town and email stay: the byline and the writer's history need them.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Letter, LetterEvent
+
+PURGE_BATCH = 1000
+PURGED = "contact details purged"
+
+
+def purge_contact_details(now=None):
+    """Blank phone and address on letters decided more than the retention period ago, with one
+    "contact details purged" event (actor "system") per letter. Returns how many.
+
+    Run daily by Celery beat. Safe to repeat and to run twice at once: each batch locks its
+    rows, blanks them with one conditional UPDATE and writes the events with one insert, in
+    one transaction; a purged letter no longer matches, so a second run does nothing.
+    """
+    days = settings.LETTERS_PURGE_CONTACT_DETAILS_DAYS
+    if not days:
+        return 0
+    now = now or timezone.now()
+    due = Letter.objects.contact_details_to_purge(now - timedelta(days=days))
+    note = f"Phone and address deleted {days} days after the decision."
+    purged = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                due.select_for_update().order_by("pk").values_list("pk", flat=True)[:PURGE_BATCH]
+            )
+            if not ids:
+                return purged
+            due.filter(pk__in=ids).update(phone="", address="")
+            LetterEvent.objects.bulk_create(
+                [
+                    LetterEvent(
+                        letter_id=pk, action=PURGED, actor_label="system", note=note, created_at=now
+                    )
+                    for pk in ids
+                ]
+            )
+        purged += len(ids)
