@@ -12,8 +12,7 @@ from django.utils import timezone
 from letters import moderation
 from letters.admin import raw_message_text
 from letters.models import Letter, LetterEvent, Note, Status
-from letters.tests.factories_desk import (
-    PLAIN_STATIC,
+from letters.tests.factories import (
     editor,
     make_article,
     make_letter,
@@ -25,11 +24,6 @@ from letters.tests.factories_desk import (
 pytestmark = pytest.mark.django_db
 
 QUEUE = reverse("admin:letters_letter_changelist")
-
-
-@pytest.fixture(autouse=True)
-def plain_static(settings):
-    settings.STORAGES = PLAIN_STATIC  # tests run without collectstatic's manifest
 
 
 def logged_in(client, user):

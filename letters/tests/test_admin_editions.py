@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from letters.models import Edition, EditionStatus, Status
 
-from .factories_publication import make_article, make_edition, make_letter, plain_static  # noqa: F401
+from .factories import make_approved_letter, make_edition, make_letter
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("plain_static")]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +46,7 @@ def edition_form(letter, **overrides):
 
 
 def test_an_editor_assembles_an_edition_from_approved_letters(admin_client, admin_user):
-    letter = make_letter(make_article())
+    letter = make_approved_letter()
 
     response = admin_client.post("/admin/letters/edition/add/", edition_form(letter))
 
@@ -58,7 +58,7 @@ def test_an_editor_assembles_an_edition_from_approved_letters(admin_client, admi
 
 
 def test_only_approved_or_published_letters_can_be_chosen(admin_client):
-    received = make_letter(make_article(), status=Status.RECEIVED)
+    received = make_letter(status=Status.RECEIVED)
 
     response = admin_client.post("/admin/letters/edition/add/", edition_form(received))
 
@@ -68,7 +68,7 @@ def test_only_approved_or_published_letters_can_be_chosen(admin_client):
 
 
 def test_the_publish_now_action_publishes_the_edition_and_its_letters(admin_client):
-    letter = make_letter(make_article())
+    letter = make_approved_letter()
     edition = make_edition([letter])
 
     admin_client.post(
@@ -82,9 +82,7 @@ def test_the_publish_now_action_publishes_the_edition_and_its_letters(admin_clie
 
 
 def test_the_publish_action_names_the_letters_that_are_not_ready(admin_client):
-    edition = make_edition(
-        [make_letter(make_article(), status=Status.SHORTLISTED, name="Sam Short")]
-    )
+    edition = make_edition([make_letter(status=Status.SHORTLISTED, name="Sam Short")])
 
     response = admin_client.post(
         "/admin/letters/edition/",
@@ -99,7 +97,7 @@ def test_the_publish_action_names_the_letters_that_are_not_ready(admin_client):
 
 def test_the_schedule_action_uses_the_editions_publication_time(admin_client):
     at = timezone.now() + datetime.timedelta(hours=3)
-    edition = make_edition([make_letter(make_article())], publish_at=at)
+    edition = make_edition([make_approved_letter()], publish_at=at)
 
     admin_client.post(
         "/admin/letters/edition/", {"action": "schedule", "_selected_action": [edition.pk]}
@@ -112,7 +110,7 @@ def test_the_schedule_action_uses_the_editions_publication_time(admin_client):
 def test_staff_without_the_publish_permission_cannot_publish(client):
     user = staff("view_edition", "change_edition", "add_edition")
     client.force_login(user)
-    edition = make_edition([make_letter(make_article())])
+    edition = make_edition([make_approved_letter()])
 
     page = client.get("/admin/letters/edition/").content.decode()
     client.post(

@@ -6,18 +6,9 @@ from django.urls import reverse
 from letters.intake.receive import process_inbound_email, receive_email
 from letters.models import InboundEmail, InboundStatus, Letter, WayIn
 
-from .factories_intake import eml, make_message
+from .factories import eml, make_message
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def plain_static_files(settings):
-    # Tests run with DEBUG off, whose manifest storage needs collectstatic first.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
 
 
 def stored(raw):
