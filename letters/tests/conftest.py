@@ -11,3 +11,14 @@ def article(db):
         author="Reaction",
         body="Sir Keir Starmer is in Washington.",
     )
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """Record each task enqueued, as (task name, args), instead of talking to a broker."""
+    sent = []
+    monkeypatch.setattr(
+        "celery.app.task.Task.apply_async",
+        lambda self, args=None, **kw: sent.append((self.name, tuple(args or ()))),
+    )
+    return sent

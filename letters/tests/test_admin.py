@@ -17,6 +17,7 @@ from letters.tests.factories import (
     make_article,
     make_letter,
     make_user,
+    post_admin_action,
     rejection_template,
     sub_editor,
 )
@@ -144,8 +145,7 @@ def test_the_queue_costs_the_same_few_queries_at_any_size(client, role):
 
 
 def act(client, action, letters, **extra):
-    data = {"action": action, "_selected_action": [letter.pk for letter in letters], **extra}
-    return client.post(f"{QUEUE}?status=all", data)
+    return post_admin_action(client, f"{QUEUE}?status=all", action, letters, **extra)
 
 
 def test_a_bulk_approval_reports_on_every_letter(client):

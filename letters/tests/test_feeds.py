@@ -9,14 +9,9 @@ from letters.models import Status
 
 from .factories import make_approved_letter, make_article
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("enqueued")]  # no broker
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    monkeypatch.setattr("celery.app.task.Task.apply_async", lambda self, *a, **kw: None)
 
 
 def entries(client, url):

@@ -11,20 +11,9 @@ from letters.models import Edition, EditionLetter, EditionStatus, LetterEvent, S
 
 from .factories import make_approved_letter, make_edition, make_letter
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("enqueued")]  # no broker
 
 SOON = datetime.timedelta(hours=2)
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    """Record what would be enqueued instead of talking to a broker."""
-    sent = []
-    monkeypatch.setattr(
-        "celery.app.task.Task.apply_async",
-        lambda self, args=None, **kw: sent.append((self.name, tuple(args or ()))),
-    )
-    return sent
 
 
 def test_publishing_an_approved_letter_makes_it_published_with_a_date_and_an_event():
@@ -108,7 +97,7 @@ def test_publishing_an_edition_publishes_every_letter_in_it_at_the_same_moment()
         assert letter.published_at == edition.published_at
 
 
-def test_publishing_an_edition_twice_changes_nothing_the_second_time(no_broker):
+def test_publishing_an_edition_twice_changes_nothing_the_second_time():
     letter = make_approved_letter()
     edition = make_edition([letter])
     moderation.publish_edition(edition.pk)

@@ -13,16 +13,6 @@ from .factories import make_approved_letter, make_article, make_edition, make_le
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def enqueued(monkeypatch):
-    sent = []
-    monkeypatch.setattr(
-        "celery.app.task.Task.apply_async",
-        lambda self, args=None, **kw: sent.append((self.name, tuple(args or ()))),
-    )
-    return sent
-
-
 def test_publishing_enqueues_the_publication_notice_only_after_commit(
     enqueued, django_capture_on_commit_callbacks
 ):

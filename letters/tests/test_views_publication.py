@@ -13,12 +13,7 @@ from letters.models import Status
 
 from .factories import make_approved_letter, make_article, make_edition, make_letter
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    monkeypatch.setattr("celery.app.task.Task.apply_async", lambda self, *a, **kw: None)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("enqueued")]  # no broker
 
 
 def published_edition(letters, **kwargs):
