@@ -12,12 +12,12 @@ from django.utils import timezone
 from letters import moderation
 from letters.intake.receive import process_inbound_email, receive_email
 from letters.models import InboundEmail, Letter, LetterEvent, Note, Status, WayIn
-from letters.tests.factories_desk import (
-    PLAIN_STATIC,
+from letters.tests.factories import (
     editor,
     make_article,
     make_letter,
     make_user,
+    post_admin_action,
     rejection_template,
     sub_editor,
 )
@@ -25,11 +25,6 @@ from letters.tests.factories_desk import (
 pytestmark = pytest.mark.django_db
 
 QUEUE = reverse("admin:letters_letter_changelist")
-
-
-@pytest.fixture(autouse=True)
-def plain_static(settings):
-    settings.STORAGES = PLAIN_STATIC  # tests run without collectstatic's manifest
 
 
 def logged_in(client, user):
@@ -150,8 +145,7 @@ def test_the_queue_costs_the_same_few_queries_at_any_size(client, role):
 
 
 def act(client, action, letters, **extra):
-    data = {"action": action, "_selected_action": [letter.pk for letter in letters], **extra}
-    return client.post(f"{QUEUE}?status=all", data)
+    return post_admin_action(client, f"{QUEUE}?status=all", action, letters, **extra)
 
 
 def test_a_bulk_approval_reports_on_every_letter(client):

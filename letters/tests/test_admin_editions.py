@@ -3,23 +3,18 @@
 import datetime
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from letters.models import Edition, EditionStatus, Status
 
-from .factories_publication import make_article, make_edition, make_letter, plain_static  # noqa: F401
+from .factories import make_approved_letter, make_edition, make_letter, make_user, post_admin_action
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("plain_static")]
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    monkeypatch.setattr("celery.app.task.Task.apply_async", lambda self, *a, **kw: None)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("enqueued")]  # no broker
 
 
 def staff(*perms):
-    user = User.objects.create_user("sub", password="x", is_staff=True)
+    user = make_user()
     user.user_permissions.set(
         Permission.objects.filter(content_type__app_label="letters", codename__in=perms)
     )
@@ -46,7 +41,7 @@ def edition_form(letter, **overrides):
 
 
 def test_an_editor_assembles_an_edition_from_approved_letters(admin_client, admin_user):
-    letter = make_letter(make_article())
+    letter = make_approved_letter()
 
     response = admin_client.post("/admin/letters/edition/add/", edition_form(letter))
 
@@ -58,7 +53,7 @@ def test_an_editor_assembles_an_edition_from_approved_letters(admin_client, admi
 
 
 def test_only_approved_or_published_letters_can_be_chosen(admin_client):
-    received = make_letter(make_article(), status=Status.RECEIVED)
+    received = make_letter(status=Status.RECEIVED)
 
     response = admin_client.post("/admin/letters/edition/add/", edition_form(received))
 
@@ -68,13 +63,10 @@ def test_only_approved_or_published_letters_can_be_chosen(admin_client):
 
 
 def test_the_publish_now_action_publishes_the_edition_and_its_letters(admin_client):
-    letter = make_letter(make_article())
+    letter = make_approved_letter()
     edition = make_edition([letter])
 
-    admin_client.post(
-        "/admin/letters/edition/",
-        {"action": "publish_now", "_selected_action": [edition.pk]},
-    )
+    post_admin_action(admin_client, "/admin/letters/edition/", "publish_now", [edition])
 
     edition.refresh_from_db()
     letter.refresh_from_db()
@@ -82,14 +74,10 @@ def test_the_publish_now_action_publishes_the_edition_and_its_letters(admin_clie
 
 
 def test_the_publish_action_names_the_letters_that_are_not_ready(admin_client):
-    edition = make_edition(
-        [make_letter(make_article(), status=Status.SHORTLISTED, name="Sam Short")]
-    )
+    edition = make_edition([make_letter(status=Status.SHORTLISTED, name="Sam Short")])
 
-    response = admin_client.post(
-        "/admin/letters/edition/",
-        {"action": "publish_now", "_selected_action": [edition.pk]},
-        follow=True,
+    response = post_admin_action(
+        admin_client, "/admin/letters/edition/", "publish_now", [edition], follow=True
     )
 
     assert "Sam Short, Hexham (shortlisted)" in response.content.decode()
@@ -99,11 +87,9 @@ def test_the_publish_action_names_the_letters_that_are_not_ready(admin_client):
 
 def test_the_schedule_action_uses_the_editions_publication_time(admin_client):
     at = timezone.now() + datetime.timedelta(hours=3)
-    edition = make_edition([make_letter(make_article())], publish_at=at)
+    edition = make_edition([make_approved_letter()], publish_at=at)
 
-    admin_client.post(
-        "/admin/letters/edition/", {"action": "schedule", "_selected_action": [edition.pk]}
-    )
+    post_admin_action(admin_client, "/admin/letters/edition/", "schedule", [edition])
 
     edition.refresh_from_db()
     assert (edition.status, edition.publish_at) == (EditionStatus.SCHEDULED, at)
@@ -112,12 +98,10 @@ def test_the_schedule_action_uses_the_editions_publication_time(admin_client):
 def test_staff_without_the_publish_permission_cannot_publish(client):
     user = staff("view_edition", "change_edition", "add_edition")
     client.force_login(user)
-    edition = make_edition([make_letter(make_article())])
+    edition = make_edition([make_approved_letter()])
 
     page = client.get("/admin/letters/edition/").content.decode()
-    client.post(
-        "/admin/letters/edition/", {"action": "publish_now", "_selected_action": [edition.pk]}
-    )
+    post_admin_action(client, "/admin/letters/edition/", "publish_now", [edition])
 
     assert "Publish now" not in page
     edition.refresh_from_db()

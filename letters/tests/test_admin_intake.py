@@ -6,18 +6,11 @@ from django.urls import reverse
 from letters.intake.receive import process_inbound_email, receive_email
 from letters.models import InboundEmail, InboundStatus, Letter, WayIn
 
-from .factories_intake import eml, make_message
+from .factories import eml, make_message, post_admin_action
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture(autouse=True)
-def plain_static_files(settings):
-    # Tests run with DEBUG off, whose manifest storage needs collectstatic first.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+CHANGELIST = reverse("admin:letters_inboundemail_changelist")
 
 
 def stored(raw):
@@ -29,14 +22,13 @@ def stored(raw):
 def test_the_list_filters_received_rejected_and_failed_and_shows_the_reason(admin_client):
     stored(eml("plain.eml"))
     stored(eml("auto_reply.eml"))
-    url = reverse("admin:letters_inboundemail_changelist")
-    rejected = admin_client.get(url, {"outcome": "rejected"}).content.decode()
+    rejected = admin_client.get(CHANGELIST, {"outcome": "rejected"}).content.decode()
     assert "auto-reply" in rejected
     assert "Peter Fenwick" not in rejected
-    received = admin_client.get(url, {"outcome": "received"}).content.decode()
+    received = admin_client.get(CHANGELIST, {"outcome": "received"}).content.decode()
     assert "Letter #" in received
     assert "auto-reply" not in received
-    assert admin_client.get(url, {"outcome": "failed"}).status_code == 200
+    assert admin_client.get(CHANGELIST, {"outcome": "failed"}).status_code == 200
 
 
 def test_the_raw_message_is_shown_escaped_never_rendered(admin_client):
@@ -52,10 +44,8 @@ def test_the_raw_message_is_shown_escaped_never_rendered(admin_client):
 def test_process_again_requeues_a_rejected_message_that_made_no_letter(admin_client):
     row = stored(make_message(body="\n"))
     assert row.status == InboundStatus.REJECTED
-    response = admin_client.post(
-        reverse("admin:letters_inboundemail_changelist"),
-        {"action": "process_again_action", "_selected_action": [row.pk]},
-        follow=True,
+    response = post_admin_action(
+        admin_client, CHANGELIST, "process_again_action", [row], follow=True
     )
     assert "1 message(s) queued" in response.content.decode()
     row.refresh_from_db()
@@ -64,10 +54,7 @@ def test_process_again_requeues_a_rejected_message_that_made_no_letter(admin_cli
 
 def test_process_again_skips_a_message_that_already_made_a_letter(admin_client):
     row = stored(eml("plain.eml"))
-    admin_client.post(
-        reverse("admin:letters_inboundemail_changelist"),
-        {"action": "process_again_action", "_selected_action": [row.pk]},
-    )
+    post_admin_action(admin_client, CHANGELIST, "process_again_action", [row])
     row.refresh_from_db()
     assert row.status == InboundStatus.ACCEPTED
     assert Letter.objects.count() == 1

@@ -18,8 +18,6 @@ from django.utils import timezone
 from letters.models import Letter, Status
 from letters.seeds import load_seeds
 
-from .factories_publication import plain_static  # noqa: F401
-
 # Playwright's sync API runs an event loop in this thread; the ORM calls below are plain
 # synchronous test code, not async code.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -39,7 +37,6 @@ SCREENSHOTS = Path(django_settings.BASE_DIR) / "artifacts" / "screenshots"
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("plain_static"),
 ]
 
 LETTER = (

@@ -7,7 +7,7 @@ from django.core import signing
 from letters import notifications
 from letters.models import Letter, LetterEvent, Status
 
-from .conftest import form_data, make_letter
+from .factories import form_data, make_letter
 
 pytestmark = pytest.mark.django_db
 

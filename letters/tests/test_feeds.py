@@ -7,16 +7,11 @@ import pytest
 from letters import moderation
 from letters.models import Status
 
-from .factories_publication import make_article, make_letter
+from .factories import make_approved_letter, make_article
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("enqueued")]  # no broker
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    monkeypatch.setattr("celery.app.task.Task.apply_async", lambda self, *a, **kw: None)
 
 
 def entries(client, url):
@@ -28,7 +23,7 @@ def entries(client, url):
 
 
 def published(article, **fields):
-    letter = make_letter(article, **fields)
+    letter = make_approved_letter(article=article, **fields)
     moderation.publish(letter.pk)
     return letter
 
@@ -37,7 +32,7 @@ def test_the_letters_feed_lists_published_letters_newest_first_with_text_and_byl
     article = make_article(headline="On missiles")
     older = published(article, headline="Too late", edited_body="Cut & kept.", name="Ann Old")
     newer = published(make_article(), name="Bob New")
-    make_letter(article, name="Not Yet")  # approved, not published
+    make_approved_letter(article=article, name="Not Yet")  # approved, not published
 
     feed, items = entries(client, "/letters/feed/")
 
@@ -54,7 +49,7 @@ def test_the_letters_feed_lists_published_letters_newest_first_with_text_and_byl
 
 
 def test_the_feed_never_carries_phone_address_or_email(client):
-    letter = published(make_article())
+    letter = published(make_article(), phone="01434 600 600", address="1 Secret Lane, Hexham")
 
     body = client.get("/letters/feed/").content.decode()
 

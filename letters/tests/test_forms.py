@@ -2,7 +2,7 @@ import pytest
 
 from letters.forms import LetterForm
 
-from .conftest import form_data
+from .factories import form_data
 
 
 def errors_for(**overrides):

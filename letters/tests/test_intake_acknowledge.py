@@ -11,7 +11,7 @@ from letters.intake.acknowledge import send_acknowledgement
 from letters.intake.receive import process_inbound_email, receive_email
 from letters.models import EmailAcknowledgement, InboundEmail, WayIn
 
-from .factories_intake import eml, make_message
+from .factories import eml, make_message
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from letters.intake.receive import StorageUnavailable
 from letters.models import InboundEmail, WayIn
 
 from . import dovecot_intake
-from .factories_intake import make_message
+from .factories import make_message
 
 pytestmark = [
     pytest.mark.imap,

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from letters.intake.receive import import_messages
 from letters.models import InboundEmail, InboundStatus, Letter, LetterEvent, Status, WayIn
 
-from .factories_intake import eml, make_article, make_message
+from .factories import eml, make_four_day_week_article, make_message
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +73,7 @@ def test_a_reused_message_id_in_an_archive_goes_the_careful_way_and_makes_one_le
 
 
 def test_imported_letters_are_matched_to_their_articles():
-    article = make_article()
+    article = make_four_day_week_article()
     import_messages([make_message(to=f"letters+{article.slug}@reaction.life")])
     letter = Letter.objects.get()
     assert letter.article == article

@@ -14,7 +14,7 @@ from letters.intake import pipe
 from letters.intake.receive import StorageUnavailable
 from letters.models import InboundEmail, WayIn
 
-from .factories_intake import eml
+from .factories import eml
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -29,7 +29,7 @@ from letters.models import (
     WayIn,
 )
 
-from .factories_intake import eml, make_article, make_message
+from .factories import eml, make_article, make_four_day_week_article, make_message
 
 pytestmark = pytest.mark.django_db
 
@@ -283,7 +283,7 @@ def test_process_again_requeues_a_failed_message_and_it_then_makes_a_letter():
 
 
 def test_the_per_article_address_matches_with_full_confidence():
-    article = make_article()
+    article = make_four_day_week_article()
     row = receive_and_process(make_message(to=f"letters+{article.slug}@reaction.life"))
     assert row.letter.article == article
     assert row.letter.article_match_method == "address"
@@ -291,7 +291,7 @@ def test_the_per_article_address_matches_with_full_confidence():
 
 
 def test_the_envelope_recipient_matches_a_letter_sent_by_bcc():
-    article = make_article()
+    article = make_four_day_week_article()
     row = receive_and_process(
         make_message(to="undisclosed-recipients:;"),
         envelope_to=[f"letters+{article.slug}@reaction.life"],
@@ -300,7 +300,7 @@ def test_the_envelope_recipient_matches_a_letter_sent_by_bcc():
 
 
 def test_the_article_url_in_the_body_matches():
-    article = make_article()
+    article = make_four_day_week_article()
     body = f"Dear Editor,\n\nAbout http://127.0.0.1:8000/articles/{article.slug}/ - I disagree.\n"
     row = receive_and_process(make_message(body=body, subject="A thought"))
     assert row.letter.article == article
@@ -308,14 +308,14 @@ def test_the_article_url_in_the_body_matches():
 
 
 def test_the_headline_in_the_subject_matches():
-    article = make_article()
+    article = make_four_day_week_article()
     row = receive_and_process(make_message(subject=f"Re: {article.headline}"))
     assert row.letter.article == article
     assert row.letter.article_match_method == "subject"
 
 
 def test_similar_text_matches_with_a_recorded_confidence():
-    make_article()
+    make_four_day_week_article()
     article = make_article(
         headline="Badgers and the bovine tuberculosis cull",
         slug="badger-cull",
@@ -332,7 +332,7 @@ def test_similar_text_matches_with_a_recorded_confidence():
 
 
 def test_a_letter_about_nothing_known_is_left_unmatched_for_an_editor():
-    make_article()
+    make_four_day_week_article()
     row = receive_and_process(make_message(subject="Hello", body="Dear Editor, pigeons.\n"))
     assert row.letter.article is None
     assert row.letter.article_match_method == ""

@@ -14,7 +14,7 @@ from letters.intake import smtp
 from letters.intake.receive import StorageUnavailable
 from letters.models import InboundEmail, WayIn
 
-from .factories_intake import eml, make_message
+from .factories import eml, make_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ from letters.intake import webhooks
 from letters.intake.receive import StorageUnavailable
 from letters.models import InboundEmail, WayIn
 
-from .factories_intake import eml, make_message
+from .factories import eml, make_message
 
 pytestmark = pytest.mark.django_db
 

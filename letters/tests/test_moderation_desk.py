@@ -9,8 +9,7 @@ from django.utils import timezone
 
 from letters import moderation, tasks
 from letters.models import TRANSITIONS, Letter, LetterEvent, Note, Reply, Status
-from letters.tests.factories_desk import (
-    PLAIN_STATIC,
+from letters.tests.factories import (
     editor,
     make_article,
     make_letter,
@@ -377,7 +376,6 @@ def test_a_letter_written_after_letters_closed_is_flagged_late_not_dropped(setti
 
 
 def test_the_form_refuses_letters_once_letters_close(client, settings):
-    settings.STORAGES = PLAIN_STATIC  # no collected manifest in tests
     settings.LETTERS_CLOSE_AFTER_DAYS = 7
     article = make_article(published_at=timezone.now() - timedelta(days=8))
     response = client.post(

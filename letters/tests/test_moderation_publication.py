@@ -9,26 +9,15 @@ from django.utils import timezone
 from letters import moderation, tasks
 from letters.models import Edition, EditionLetter, EditionStatus, LetterEvent, Status
 
-from .factories_publication import make_article, make_edition, make_letter
+from .factories import make_approved_letter, make_edition, make_letter
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("enqueued")]  # no broker
 
 SOON = datetime.timedelta(hours=2)
 
 
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    """Record what would be enqueued instead of talking to a broker."""
-    sent = []
-    monkeypatch.setattr(
-        "celery.app.task.Task.apply_async",
-        lambda self, args=None, **kw: sent.append((self.name, tuple(args or ()))),
-    )
-    return sent
-
-
 def test_publishing_an_approved_letter_makes_it_published_with_a_date_and_an_event():
-    letter = make_letter(make_article())
+    letter = make_approved_letter()
 
     letter, changed = moderation.publish(letter.pk, actor_label="editor")
 
@@ -44,7 +33,7 @@ def test_publishing_an_approved_letter_makes_it_published_with_a_date_and_an_eve
 
 
 def test_publishing_twice_records_one_event():
-    letter = make_letter(make_article())
+    letter = make_approved_letter()
     moderation.publish(letter.pk)
 
     _, changed = moderation.publish(letter.pk)
@@ -57,14 +46,14 @@ def test_publishing_twice_records_one_event():
     "status", [s for s in Status if s not in (Status.APPROVED, Status.PUBLISHED)]
 )
 def test_only_an_approved_letter_can_be_published(status):
-    letter = make_letter(make_article(), status=status)
+    letter = make_letter(status=status)
 
     with pytest.raises(moderation.TransitionNotAllowed):
         moderation.publish(letter.pk)
 
 
 def test_publishing_at_a_future_time_leaves_the_letter_approved_with_its_time():
-    letter = make_letter(make_article())
+    letter = make_approved_letter()
     at = timezone.now() + SOON
 
     letter, changed = moderation.publish(letter.pk, at=at)
@@ -76,14 +65,14 @@ def test_publishing_at_a_future_time_leaves_the_letter_approved_with_its_time():
 
 
 def test_scheduling_a_letter_that_is_not_approved_is_refused():
-    letter = make_letter(make_article(), status=Status.RECEIVED)
+    letter = make_letter(status=Status.RECEIVED)
 
     with pytest.raises(moderation.TransitionNotAllowed):
         moderation.publish(letter.pk, at=timezone.now() + SOON)
 
 
 def test_unpublishing_withdraws_a_published_letter_once():
-    letter = make_letter(make_article(), status=Status.PUBLISHED)
+    letter = make_letter(status=Status.PUBLISHED)
 
     moderation.unpublish(letter.pk, note="Writer asked")
     _, changed = moderation.unpublish(letter.pk)
@@ -95,7 +84,7 @@ def test_unpublishing_withdraws_a_published_letter_once():
 
 
 def test_publishing_an_edition_publishes_every_letter_in_it_at_the_same_moment():
-    letters = [make_letter(make_article()) for _ in range(3)]
+    letters = [make_approved_letter() for _ in range(3)]
     edition = make_edition(letters, lead=letters[1])
 
     edition, changed = moderation.publish_edition(edition.pk)
@@ -108,8 +97,8 @@ def test_publishing_an_edition_publishes_every_letter_in_it_at_the_same_moment()
         assert letter.published_at == edition.published_at
 
 
-def test_publishing_an_edition_twice_changes_nothing_the_second_time(no_broker):
-    letter = make_letter(make_article())
+def test_publishing_an_edition_twice_changes_nothing_the_second_time():
+    letter = make_approved_letter()
     edition = make_edition([letter])
     moderation.publish_edition(edition.pk)
 
@@ -120,8 +109,8 @@ def test_publishing_an_edition_twice_changes_nothing_the_second_time(no_broker):
 
 
 def test_an_edition_with_an_unapproved_letter_is_refused_naming_it_and_nothing_is_published():
-    ready = make_letter(make_article())
-    not_ready = make_letter(make_article(), status=Status.SHORTLISTED, name="Ann Other")
+    ready = make_approved_letter()
+    not_ready = make_letter(status=Status.SHORTLISTED, name="Ann Other")
     edition = make_edition([ready, not_ready])
 
     with pytest.raises(moderation.EditionNotReady, match="Ann Other, Hexham \\(shortlisted\\)"):
@@ -141,8 +130,8 @@ def test_an_empty_edition_is_refused():
 
 
 def test_an_edition_may_hold_a_letter_that_is_already_published():
-    published = make_letter(make_article(), status=Status.PUBLISHED)
-    edition = make_edition([published, make_letter(make_article())])
+    published = make_letter(status=Status.PUBLISHED)
+    edition = make_edition([published, make_approved_letter()])
 
     _, changed = moderation.publish_edition(edition.pk)
 
@@ -152,14 +141,14 @@ def test_an_edition_may_hold_a_letter_that_is_already_published():
 
 def test_an_edition_has_at_most_one_lead_letter():
     edition = make_edition([])
-    EditionLetter.objects.create(edition=edition, letter=make_letter(), is_lead=True)
+    EditionLetter.objects.create(edition=edition, letter=make_approved_letter(), is_lead=True)
 
     with pytest.raises(IntegrityError):
-        EditionLetter.objects.create(edition=edition, letter=make_letter(), is_lead=True)
+        EditionLetter.objects.create(edition=edition, letter=make_approved_letter(), is_lead=True)
 
 
 def test_a_letter_appears_once_in_an_edition():
-    letter = make_letter()
+    letter = make_approved_letter()
     edition = make_edition([letter])
 
     with pytest.raises(IntegrityError):
@@ -167,7 +156,7 @@ def test_a_letter_appears_once_in_an_edition():
 
 
 def test_scheduling_an_edition_sets_its_time_and_publishes_nothing_yet():
-    letter = make_letter(make_article())
+    letter = make_approved_letter()
     edition = make_edition([letter])
     at = timezone.now() + SOON
 
@@ -190,7 +179,7 @@ def test_scheduling_an_edition_with_an_unapproved_letter_is_refused_at_once():
 
 
 def test_scheduling_for_a_time_already_past_publishes_now():
-    edition = make_edition([make_letter(make_article())])
+    edition = make_edition([make_approved_letter()])
 
     edition, _ = moderation.schedule_edition(edition.pk, at=timezone.now() - SOON)
 
@@ -198,7 +187,7 @@ def test_scheduling_for_a_time_already_past_publishes_now():
 
 
 def test_a_scheduled_edition_can_go_back_to_draft():
-    edition = make_edition([make_letter()])
+    edition = make_edition([make_approved_letter()])
     moderation.schedule_edition(edition.pk, at=timezone.now() + SOON)
 
     edition, changed = moderation.unschedule_edition(edition.pk)
@@ -208,11 +197,11 @@ def test_a_scheduled_edition_can_go_back_to_draft():
 
 
 def test_publish_due_publishes_editions_and_letters_whose_time_has_come_and_no_others():
-    due = make_edition([make_letter(make_article())])
-    later = make_edition([make_letter(make_article())])
+    due = make_edition([make_approved_letter()])
+    later = make_edition([make_approved_letter()])
     moderation.schedule_edition(due.pk, at=timezone.now() + SOON)
     moderation.schedule_edition(later.pk, at=timezone.now() + 3 * SOON)
-    single = make_letter(make_article())
+    single = make_approved_letter()
     moderation.publish(single.pk, at=timezone.now() + SOON)
 
     result = moderation.publish_due(now=timezone.now() + SOON + datetime.timedelta(minutes=1))
@@ -225,7 +214,7 @@ def test_publish_due_publishes_editions_and_letters_whose_time_has_come_and_no_o
 
 
 def test_publish_due_run_twice_publishes_each_letter_once():
-    letter = make_letter(make_article())
+    letter = make_approved_letter()
     edition = make_edition([letter])
     moderation.schedule_edition(edition.pk, at=timezone.now() + SOON)
     later = timezone.now() + 2 * SOON
@@ -238,8 +227,8 @@ def test_publish_due_run_twice_publishes_each_letter_once():
 
 
 def test_a_scheduled_edition_whose_letter_was_withdrawn_goes_back_to_draft_unpublished():
-    withdrawn = make_letter(make_article())
-    kept = make_letter(make_article())
+    withdrawn = make_approved_letter()
+    kept = make_approved_letter()
     edition = make_edition([withdrawn, kept])
     moderation.schedule_edition(edition.pk, at=timezone.now() + SOON)
     moderation.transition(withdrawn.pk, Status.WITHDRAWN, action="withdrawn")
@@ -273,7 +262,7 @@ def test_two_workers_publishing_the_same_edition_at_once_publish_each_letter_onc
 
     from django.db import connection
 
-    letters = [make_letter(make_article()) for _ in range(3)]
+    letters = [make_approved_letter() for _ in range(3)]
     edition = make_edition(letters)
     results, start = [], threading.Barrier(2)
 

@@ -8,25 +8,15 @@ from django.utils import timezone
 from letters import moderation, notifications, tasks
 from letters.models import Notification, NotificationKind, ReplyKind, ReplyTemplate, Status
 
-from .factories_publication import make_article, make_edition, make_letter
+from .factories import make_approved_letter, make_article, make_edition, make_letter
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def enqueued(monkeypatch):
-    sent = []
-    monkeypatch.setattr(
-        "celery.app.task.Task.apply_async",
-        lambda self, args=None, **kw: sent.append((self.name, tuple(args or ()))),
-    )
-    return sent
 
 
 def test_publishing_enqueues_the_publication_notice_only_after_commit(
     enqueued, django_capture_on_commit_callbacks
 ):
-    letter = make_letter(make_article())
+    letter = make_approved_letter()
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         moderation.publish(letter.pk)
@@ -40,8 +30,8 @@ def test_publishing_enqueues_the_publication_notice_only_after_commit(
 def test_publishing_an_edition_enqueues_one_notice_per_newly_published_letter(
     enqueued, django_capture_on_commit_callbacks
 ):
-    fresh = make_letter(make_article())
-    already = make_letter(make_article(), status=Status.PUBLISHED)
+    fresh = make_approved_letter()
+    already = make_letter(status=Status.PUBLISHED)
     edition = make_edition([fresh, already])
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -57,7 +47,7 @@ def test_the_publication_notice_links_to_the_letter_and_is_marked_auto_generated
 ):
     settings.SITE_URL = "https://letters.example"
     article = make_article(slug="on-missiles")
-    letter = make_letter(article, status=Status.PUBLISHED, edited_body="The cut version.")
+    letter = make_letter(article=article, status=Status.PUBLISHED, edited_body="The cut version.")
 
     assert notifications.notify_publication(letter.pk)
 
@@ -70,7 +60,7 @@ def test_the_publication_notice_links_to_the_letter_and_is_marked_auto_generated
 
 def test_a_letter_with_no_article_is_linked_to_its_edition(mailoutbox, settings, enqueued):
     settings.SITE_URL = "https://letters.example"
-    letter = make_letter(None)
+    letter = make_approved_letter(article=None)
     edition = make_edition([letter], date=datetime.date(2026, 6, 1))
     moderation.publish_edition(edition.pk)
 
@@ -80,7 +70,7 @@ def test_a_letter_with_no_article_is_linked_to_its_edition(mailoutbox, settings,
 
 
 def test_the_publication_notice_is_sent_once_however_often_the_task_runs(mailoutbox):
-    letter = make_letter(make_article(), status=Status.PUBLISHED)
+    letter = make_letter(status=Status.PUBLISHED)
 
     results = [notifications.notify_publication(letter.pk) for _ in range(3)]
     tasks.send_publication_notice.run(letter.pk)
@@ -91,7 +81,7 @@ def test_the_publication_notice_is_sent_once_however_often_the_task_runs(mailout
 
 
 def test_a_failed_send_is_released_so_the_retry_sends_it(mailoutbox, monkeypatch):
-    letter = make_letter(make_article(), status=Status.PUBLISHED)
+    letter = make_letter(status=Status.PUBLISHED)
     monkeypatch.setattr(
         "django.core.mail.EmailMessage.send", lambda self: (_ for _ in ()).throw(OSError("down"))
     )
@@ -104,7 +94,7 @@ def test_a_failed_send_is_released_so_the_retry_sends_it(mailoutbox, monkeypatch
 
 
 def test_a_letter_withdrawn_before_the_task_ran_gets_no_notice(mailoutbox):
-    letter = make_letter(make_article(), status=Status.WITHDRAWN)
+    letter = make_letter(status=Status.WITHDRAWN)
 
     assert not notifications.notify_publication(letter.pk)
     assert mailoutbox == []
@@ -114,10 +104,8 @@ def test_writers_are_sent_the_edited_version_when_an_edition_is_scheduled_if_the
     settings, enqueued, django_capture_on_commit_callbacks, mailoutbox
 ):
     settings.LETTERS_ASK_WRITER_BEFORE_PUBLISHING = True
-    edited = make_letter(
-        make_article(), body="A long letter with many words.", edited_body="A letter."
-    )
-    untouched = make_letter(make_article())
+    edited = make_approved_letter(body="A long letter with many words.", edited_body="A letter.")
+    untouched = make_approved_letter()
     edition = make_edition([edited, untouched])
     at = timezone.now() + datetime.timedelta(days=1)
 
@@ -136,7 +124,7 @@ def test_no_edited_version_is_sent_when_the_desk_does_not_ask(
     settings, enqueued, django_capture_on_commit_callbacks, mailoutbox
 ):
     settings.LETTERS_ASK_WRITER_BEFORE_PUBLISHING = False
-    letter = make_letter(make_article(), edited_body="Cut.")
+    letter = make_approved_letter(edited_body="Cut.")
 
     with django_capture_on_commit_callbacks(execute=True):
         moderation.publish(letter.pk, at=timezone.now() + datetime.timedelta(days=1))
@@ -155,7 +143,7 @@ def test_the_publication_notice_uses_the_template_editors_keep_in_the_admin(mail
         subject="{{ name }}, you are in {{ publication }}",
         body="Read it here: {{ letter_url }}",
     )
-    letter = make_letter(make_article(), status=Status.PUBLISHED)
+    letter = make_letter(status=Status.PUBLISHED)
 
     notifications.notify_publication(letter.pk)
 

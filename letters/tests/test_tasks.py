@@ -8,7 +8,7 @@ from django.utils import timezone
 from letters import tasks
 from letters.models import Letter, Status
 
-from .conftest import form_data, make_letter
+from .factories import form_data, make_letter
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from letters.models import Letter, LetterEvent, Status
 
-from .conftest import LETTER_TEXT, form_data, make_article, make_letter
+from .factories import LETTER_TEXT, form_data, make_article, make_letter
 
 pytestmark = pytest.mark.django_db
 
@@ -136,6 +136,8 @@ def test_published_letters_show_name_and_town_but_never_contact_details(client, 
     make_letter(
         article=article,
         status=Status.PUBLISHED,
+        name="Jane Smith",
+        email="jane@example.com",
         phone="01434 600600",
         address="1 High Street",
         published_at=timezone.now(),

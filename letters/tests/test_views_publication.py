@@ -11,14 +11,9 @@ from django.urls import reverse
 from letters import moderation
 from letters.models import Status
 
-from .factories_publication import make_article, make_edition, make_letter, plain_static  # noqa: F401
+from .factories import make_approved_letter, make_article, make_edition, make_letter
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("plain_static")]
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    monkeypatch.setattr("celery.app.task.Task.apply_async", lambda self, *a, **kw: None)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("enqueued")]  # no broker
 
 
 def published_edition(letters, **kwargs):
@@ -29,8 +24,11 @@ def published_edition(letters, **kwargs):
 
 def test_the_article_shows_each_published_letter_with_headline_edited_text_and_byline(client):
     article = make_article()
-    letter = make_letter(
-        article, body="The long original text.", edited_body="The cut text.", name="Jane Smith"
+    letter = make_approved_letter(
+        article=article,
+        body="The long original text.",
+        edited_body="The cut text.",
+        name="Jane Smith",
     )
     published_edition([letter])
 
@@ -45,7 +43,9 @@ def test_the_article_shows_each_published_letter_with_headline_edited_text_and_b
 
 def test_no_page_shows_a_writers_phone_address_or_email(client):
     article = make_article()
-    letter = make_letter(article)
+    letter = make_approved_letter(
+        article=article, phone="01434 600 600", address="1 Secret Lane, Hexham"
+    )
     edition = published_edition([letter])
 
     for url in [
@@ -61,8 +61,8 @@ def test_no_page_shows_a_writers_phone_address_or_email(client):
 
 def test_letters_not_yet_published_do_not_appear(client):
     article = make_article()
-    make_letter(article, name="Still Approved")
-    make_letter(article, status=Status.RECEIVED, name="Just Received")
+    make_approved_letter(article=article, name="Still Approved")
+    make_letter(article=article, status=Status.RECEIVED, name="Just Received")
 
     page = client.get(article.get_absolute_url()).content.decode()
 
@@ -73,7 +73,7 @@ def test_letters_not_yet_published_do_not_appear(client):
 def test_under_the_article_the_lead_letter_comes_first_then_the_editors_order(client):
     article = make_article()
     first, second, lead = (
-        make_letter(article, name=n) for n in ("Aa First", "Bb Second", "Cc Lead")
+        make_approved_letter(article=article, name=n) for n in ("Aa First", "Bb Second", "Cc Lead")
     )
     published_edition([first, second, lead], lead=lead)
 
@@ -84,11 +84,11 @@ def test_under_the_article_the_lead_letter_comes_first_then_the_editors_order(cl
 
 def test_the_letters_page_shows_editions_newest_first_with_the_lead_marked(client):
     older = published_edition(
-        [make_letter(make_article(), name="Old Writer")], date=datetime.date(2026, 3, 1)
+        [make_approved_letter(name="Old Writer")], date=datetime.date(2026, 3, 1)
     )
-    lead = make_letter(make_article(), name="Lead Writer")
+    lead = make_approved_letter(name="Lead Writer")
     newer = published_edition(
-        [make_letter(make_article(), name="Other Writer"), lead],
+        [make_approved_letter(name="Other Writer"), lead],
         date=datetime.date(2026, 3, 2),
         lead=lead,
     )
@@ -101,7 +101,7 @@ def test_the_letters_page_shows_editions_newest_first_with_the_lead_marked(clien
 
 
 def test_draft_and_scheduled_editions_are_not_on_the_letters_page(client):
-    make_edition([make_letter(make_article(), name="Draft Writer")])
+    make_edition([make_approved_letter(name="Draft Writer")])
 
     page = client.get(reverse("letters:letters_page")).content.decode()
 
@@ -109,8 +109,8 @@ def test_draft_and_scheduled_editions_are_not_on_the_letters_page(client):
 
 
 def test_a_withdrawn_letter_leaves_its_published_edition(client):
-    gone = make_letter(make_article(), name="Gone Writer")
-    edition = published_edition([gone, make_letter(make_article(), name="Staying Writer")])
+    gone = make_approved_letter(name="Gone Writer")
+    edition = published_edition([gone, make_approved_letter(name="Staying Writer")])
 
     moderation.unpublish(gone.pk)
     page = client.get(edition.get_absolute_url()).content.decode()
@@ -123,7 +123,7 @@ def test_the_letters_page_is_paginated_by_edition(client, settings):
     settings.LETTERS_EDITIONS_PER_PAGE = 2
     for day in range(1, 4):
         published_edition(
-            [make_letter(make_article(), name=f"Writer Day{day}")], date=datetime.date(2026, 4, day)
+            [make_approved_letter(name=f"Writer Day{day}")], date=datetime.date(2026, 4, day)
         )
 
     first = client.get(reverse("letters:letters_page")).content.decode()
@@ -134,8 +134,8 @@ def test_the_letters_page_is_paginated_by_edition(client, settings):
 
 
 def test_an_edition_page_is_found_by_its_date_and_a_draft_one_is_not(client):
-    published = published_edition([make_letter()], date=datetime.date(2026, 2, 3))
-    make_edition([make_letter()], date=datetime.date(2026, 2, 4))
+    published = published_edition([make_approved_letter()], date=datetime.date(2026, 2, 3))
+    make_edition([make_approved_letter()], date=datetime.date(2026, 2, 4))
 
     assert client.get("/letters/2026-02-03/").status_code == 200
     assert published.get_absolute_url() == "/letters/2026-02-03/"
@@ -161,7 +161,7 @@ def test_the_article_page_links_its_own_letters_feed(client):
 def build(articles, letters_each, editions):
     """Published letters across `articles`, grouped into `editions` with a lead each."""
     made = [make_article() for _ in range(articles)]
-    letters = [make_letter(a) for a in made for _ in range(letters_each)]
+    letters = [make_approved_letter(article=a) for a in made for _ in range(letters_each)]
     size = max(1, len(letters) // editions)
     for i in range(editions):
         chunk = letters[i * size : (i + 1) * size]

@@ -10,7 +10,7 @@ from letters import moderation
 from letters.forms import LetterForm
 from letters.models import Letter, LetterEvent
 
-from .conftest import form_data
+from .factories import form_data
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from django.db import connection
 
 from letters.models import Letter, Status
 
-from .conftest import form_data
+from .factories import form_data
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

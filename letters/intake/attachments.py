@@ -1,0 +1,118 @@
+"""Letters sent as documents: the text of a .docx, .odt or .txt attachment.
+
+Part of letters.intake.parse (no Django, no database, no network).
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from xml.etree import ElementTree
+
+from .decoding import decode_bytes
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_TEXT_NS = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
+_MAX_XML = 20 * 1024 * 1024
+
+
+def _read_zip_member(data: bytes, name: str) -> bytes | None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            info = zf.getinfo(name)
+            if info.file_size > _MAX_XML:
+                return None
+            xml = zf.read(info)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, RuntimeError, EOFError):
+        return None
+    except Exception:  # noqa: BLE001 - zlib/zipfile on corrupt data can raise odd things
+        return None
+    # Refuse DTDs outright: no entity expansion tricks in a letter.
+    if b"<!DOCTYPE" in xml or b"<!ENTITY" in xml:
+        return None
+    return xml
+
+
+def _parse_xml(xml: bytes) -> ElementTree.Element | None:
+    try:
+        return ElementTree.fromstring(xml)
+    except (ElementTree.ParseError, ValueError):
+        return None
+
+
+def docx_text(data: bytes) -> str:
+    root = _parse_xml(_read_zip_member(data, "word/document.xml") or b"")
+    if root is None:
+        return ""
+    paras = []
+    for p in root.iter(_W + "p"):
+        bits = []
+        for el in p.iter():
+            if el.tag == _W + "t" and el.text:
+                bits.append(el.text)
+            elif el.tag == _W + "tab":
+                bits.append("\t")
+            elif el.tag in (_W + "br", _W + "cr"):
+                bits.append("\n")
+        paras.append("".join(bits))
+    return "\n\n".join(paras)
+
+
+def _odt_inline(el: ElementTree.Element, bits: list[str]) -> None:
+    if el.text:
+        bits.append(el.text)
+    for child in el:
+        tag = child.tag
+        if tag == _TEXT_NS + "s":
+            try:
+                n = int(child.get(_TEXT_NS + "c", "1"))
+            except ValueError:
+                n = 1
+            bits.append(" " * max(1, min(n, 100)))
+        elif tag == _TEXT_NS + "tab":
+            bits.append("\t")
+        elif tag == _TEXT_NS + "line-break":
+            bits.append("\n")
+        elif tag in (_TEXT_NS + "note", _TEXT_NS + "annotation"):
+            pass
+        else:
+            _odt_inline(child, bits)
+        if child.tail:
+            bits.append(child.tail)
+
+
+def odt_text(data: bytes) -> str:
+    root = _parse_xml(_read_zip_member(data, "content.xml") or b"")
+    if root is None:
+        return ""
+    paras = []
+    for el in root.iter():
+        if el.tag in (_TEXT_NS + "p", _TEXT_NS + "h"):
+            bits: list[str] = []
+            _odt_inline(el, bits)
+            paras.append("".join(bits))
+    return "\n\n".join(paras)
+
+
+_DOCX_TYPES = {"application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+_ODT_TYPES = {"application/vnd.oasis.opendocument.text"}
+
+
+def attachment_kind(filename: str, ctype: str) -> str | None:
+    name = filename.lower()
+    if name.endswith(".docx") or ctype in _DOCX_TYPES:
+        return "docx"
+    if name.endswith(".odt") or ctype in _ODT_TYPES:
+        return "odt"
+    if name.endswith(".txt") or (ctype == "text/plain" and not name):
+        return "txt"
+    return None
+
+
+def attachment_text(kind: str, data: bytes, charset: str | None) -> str:
+    """The text of an attachment of `kind` ("docx", "odt" or "txt"); "" when unreadable."""
+    if kind == "docx":
+        return docx_text(data)
+    if kind == "odt":
+        return odt_text(data)
+    return decode_bytes(data, charset)

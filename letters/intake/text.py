@@ -1,0 +1,323 @@
+"""Letter text: HTML to plain text, quotes/signatures/footers removed, URLs found.
+
+Part of letters.intake.parse (no Django, no database, no network).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+from html.parser import HTMLParser
+
+import nh3
+
+# ---------------------------------------------------------------------------
+# HTML to text
+# ---------------------------------------------------------------------------
+
+_SKIP_TAGS = frozenset(
+    {
+        "script",
+        "style",
+        "head",
+        "title",
+        "template",
+        "noscript",
+        "svg",
+        "object",
+        "iframe",
+        "xml",
+    }
+)
+_PARA_TAGS = frozenset(
+    {
+        "p",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "ul",
+        "ol",
+        "table",
+        "pre",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "address",
+        "dl",
+        "figure",
+        "hr",
+    }
+)
+_LINE_TAGS = frozenset(
+    {
+        "div",
+        "br",
+        "tr",
+        "li",
+        "dt",
+        "dd",
+        "figcaption",
+        "caption",
+        "center",
+        "tbody",
+        "main",
+    }
+)
+_VOID = frozenset(
+    {
+        "br",
+        "hr",
+        "img",
+        "meta",
+        "link",
+        "input",
+        "area",
+        "base",
+        "col",
+        "embed",
+        "source",
+        "wbr",
+    }
+)
+_Q_OPEN, _Q_CLOSE, _SIG = "\x00QOPEN\x00", "\x00QCLOSE\x00", "\x00SIG\x00"
+_NH3_TAGS = frozenset(_PARA_TAGS | _LINE_TAGS | {"a", "blockquote", "td", "th", "span", "b", "i"})
+_NH3_ATTRS = {"a": {"href"}, "div": {"class"}, "blockquote": {"class", "type"}}
+
+
+class _HTMLToText(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hrefs: list[str] = []
+        self.skip = 0
+        self.pre = 0
+        # stack of ("quote"|"sig"|None) for div/blockquote so we close correctly
+        self.div_stack: list[str | None] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self.skip += 1
+            return
+        if self.skip:
+            return
+        if tag == "a":
+            for k, v in attrs:
+                if k == "href" and v and v.lower().startswith(("http://", "https://")):
+                    self.hrefs.append(v.strip())
+        elif tag == "pre":
+            self.pre += 1
+        if tag in ("blockquote", "div"):
+            cls = " ".join(v or "" for k, v in attrs if k == "class").lower()
+            if tag == "blockquote" or "gmail_quote" in cls or "yahoo_quoted" in cls:
+                kind = "quote"
+                self.parts.append("\n" + _Q_OPEN + "\n")
+            elif "signature" in cls:
+                kind = "sig"
+                self.parts.append("\n" + _SIG + "\n")
+            else:
+                kind = None
+                self.parts.append("\n")
+            self.div_stack.append(kind)
+            return
+        if tag in _PARA_TAGS:
+            self.parts.append("\n\n")
+        elif tag in _LINE_TAGS:
+            self.parts.append("\n- " if tag == "li" else "\n")
+        elif tag in ("td", "th"):
+            self.parts.append(" ")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        # <br/> etc.; a self-closed container (<div/>) opens and closes at once
+        self.handle_starttag(tag, attrs)
+        if tag not in _VOID:
+            self.handle_endtag(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            if self.skip:
+                self.skip -= 1
+            return
+        if self.skip:
+            return
+        if tag == "pre" and self.pre:
+            self.pre -= 1
+        if tag in ("blockquote", "div"):
+            kind = self.div_stack.pop() if self.div_stack else None
+            self.parts.append("\n" + _Q_CLOSE + "\n" if kind == "quote" else "\n")
+            return
+        if tag in _PARA_TAGS:
+            self.parts.append("\n\n")
+        elif tag in _LINE_TAGS and tag != "br":
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if self.skip:
+            return
+        if not self.pre:
+            data = re.sub(r"\s+", " ", data)
+        self.parts.append(data)
+
+
+def html_to_text(markup: str) -> tuple[str, list[str]]:
+    """Return (plain text, http(s) hrefs).  Blockquotes come back '>'-prefixed."""
+    try:
+        cleaned = nh3.clean(
+            markup,
+            tags=set(_NH3_TAGS),
+            attributes={k: set(v) for k, v in _NH3_ATTRS.items()},
+            clean_content_tags={
+                "script",
+                "style",
+                "title",
+                "head",
+                "template",
+                "noscript",
+            },
+            strip_comments=True,
+            link_rel=None,
+        )
+    except Exception:  # noqa: BLE001 - nh3 is Rust; be defensive about odd input
+        cleaned = markup
+    p = _HTMLToText()
+    try:
+        p.feed(cleaned)
+        p.close()
+    except Exception:  # noqa: BLE001, S110 - html.parser on garbage; keep what we have
+        pass
+    text = "".join(p.parts).replace("\xa0", " ")
+    out: list[str] = []
+    depth = 0
+    for line in text.split("\n"):
+        s = line.strip()
+        if s == _Q_OPEN.strip("\n"):
+            depth += 1
+            continue
+        if s == _Q_CLOSE.strip("\n"):
+            depth = max(0, depth - 1)
+            continue
+        if s == _SIG:
+            out.append("-- ")
+            continue
+        out.append(("> " * depth + s) if depth and s else s)
+    return "\n".join(out), p.hrefs
+
+
+# ---------------------------------------------------------------------------
+# Cleaning: quotes, signatures, footers, sign-off
+# ---------------------------------------------------------------------------
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f\u200b\ufeff]")
+_ATTRIB = re.compile(
+    r"^\s*(?:On\b.{0,250}\b(?:wrote|writes)|Le\b.{0,250}a écrit|Am\b.{0,250}schrieb"
+    r"|El\b.{0,250}escribió|Il giorno\b.{0,250}ha scritto|Op\b.{0,250}schreef)\s*:\s*$",
+    re.IGNORECASE,
+)
+_LOOSE_ATTRIB = re.compile(r"^.{1,200}\bwrote:\s*$", re.IGNORECASE)
+_ORIGINAL = re.compile(
+    r"^\s*(?:-{2,}\s*Original Message\s*-{2,}|-{2,}\s*Reply message\s*-{2,}|_{10,}"
+    r"|-{5,}\s*Oorspronkelijk bericht\s*-{5,}|-{2,}\s*Message d'origine\s*-{2,})\s*$",
+    re.IGNORECASE,
+)
+_HDR_FROM = re.compile(r"^\s*\*?(?:From|De|Von|Van)\s*:\*?\s", re.IGNORECASE)
+_HDR_NEXT = re.compile(r"^\s*\*?(?:Sent|Date|Envoyé|Gesendet|To|Subject)\s*:", re.IGNORECASE)
+_FOOTER = re.compile(
+    r"^\s*(?:Sent from my \S.{0,60}|Sent from (?:Outlook|Mail|Yahoo|Gmail|AOL|my |Samsung|Proton)"
+    r".{0,80}|Get Outlook for \S.{0,60}|Sent via \S.{0,60}|Sent using \S.{0,60}"
+    r"|Envoyé de mon .{1,60}|Von meinem .{1,60} gesendet\.?|Enviado desde mi .{1,60})\s*$",
+    re.IGNORECASE,
+)
+_SIG_LINE = re.compile(r"^--\s?$")
+_BLANKS = re.compile(r"\n{3,}")
+
+
+def _is_quote(line: str) -> bool:
+    return line.lstrip().startswith(">")
+
+
+def strip_quotes(text: str) -> tuple[str, str]:
+    """Return (letter text, signature block) with quotes and footers removed."""
+    text = CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " "))
+    lines = [ln.rstrip() if not _SIG_LINE.match(ln) else "-- " for ln in text.split("\n")]
+    n = len(lines)
+
+    # 1. Outlook-style top-posting: cut from the original-message marker on.
+    for i, line in enumerate(lines):
+        if _ORIGINAL.match(line):
+            lines = lines[:i]
+            break
+        if _HDR_FROM.match(line) and any(_HDR_NEXT.match(x) for x in lines[i + 1 : i + 4]):
+            lines = lines[:i]
+            break
+    n = len(lines)
+
+    # 2. "On <date>, X wrote:" attributions (possibly wrapped over two lines).
+    i = 0
+    while i < n:
+        line = lines[i]
+        span = 0
+        if _ATTRIB.match(line):
+            span = 1
+        elif (
+            i + 1 < n
+            and line.lstrip()[:3].lower() in ("on ", "le ", "am ")
+            and _ATTRIB.match(line + " " + lines[i + 1])
+        ):
+            span = 2
+        elif _LOOSE_ATTRIB.match(line):
+            nxt = next((x for x in lines[i + 1 :] if x.strip()), "")
+            span = 1 if _is_quote(nxt) else 0
+        if span:
+            rest = [x for x in lines[i + span :] if x.strip()]
+            if not any(_is_quote(x) for x in rest[:1]) or all(_is_quote(x) for x in rest):
+                # unprefixed original below, or a purely trailing quote block
+                lines = lines[:i]
+                n = len(lines)
+                break
+            del lines[i : i + span]
+            n = len(lines)
+            continue
+        i += 1
+
+    # 3. Remaining '>' lines (interleaved replies keep their own text).
+    lines = [x for x in lines if not _is_quote(x)]
+
+    # 4. Signature block.
+    sig = ""
+    for i, line in enumerate(lines):
+        if line == "-- ":
+            sig = "\n".join(lines[i + 1 :]).strip()
+            lines = lines[:i]
+            break
+
+    # 5. "Sent from my iPhone" and friends.
+    lines = [x for x in lines if not _FOOTER.match(x)]
+    return tidy("\n".join(lines)), sig
+
+
+def tidy(text: str) -> str:
+    text = "\n".join(ln.rstrip() for ln in text.split("\n"))
+    return _BLANKS.sub("\n\n", text).strip("\n").strip()
+
+
+# ---------------------------------------------------------------------------
+# URLs
+# ---------------------------------------------------------------------------
+
+_URL = re.compile(r"https?://[^\s<>\"'\[\]{}|\\^`]+", re.IGNORECASE)
+
+
+def find_urls(text: str, extra: Iterable[str] = ()) -> list[str]:
+    out: list[str] = []
+    for u in [*_URL.findall(text), *extra]:
+        u = u.rstrip(".,;:!?*'\"")
+        while u.endswith(")") and u.count("(") < u.count(")"):
+            u = u[:-1]
+        u = html.unescape(u) if "&" in u else u
+        if len(u) > 10 and u not in out:
+            out.append(u)
+    return out
