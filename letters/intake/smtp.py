@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from ..models import WayIn
 from .receive import NULL_SENDER, StorageUnavailable, store_email
@@ -56,6 +56,12 @@ class LettersHandler:
             return "451 4.3.0 temporary failure; try again later"
         return f"250 2.0.0 OK stored as inbound email {row.pk}"
 
+    def close(self):
+        """Close the storing thread's database connection and end the thread (on stop)."""
+        self.executor.submit(connections.close_all).result()
+        self.executor.shutdown()
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="letters-smtpd")
+
     @staticmethod
     def _store(raw, sender, recipients):
         close_old_connections()
@@ -71,6 +77,10 @@ class LettersSMTP(SMTP):
 class LettersController(Controller):
     def factory(self):
         return LettersSMTP(self.handler, **self.SMTP_kwargs)
+
+    def stop(self, *args, **kwargs):
+        super().stop(*args, **kwargs)
+        self.handler.close()
 
 
 def make_controller(host, port, *, max_bytes=None, inbound_addresses=None):
