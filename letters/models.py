@@ -151,7 +151,7 @@ class LetterQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=Status.PUBLISHED)
 
-    # --- publication (queries) ---
+    # --- Publication (queries)
     def due_for_publication(self, now=None):
         """Approved letters scheduled on their own (not in an edition) whose time has come."""
         return self.filter(status=Status.APPROVED, publish_at__lte=now or timezone.now())
@@ -174,8 +174,6 @@ class LetterQuerySet(models.QuerySet):
                 "published_at", "-is_lead", models.F("edition_position").asc(nulls_last=True), "id"
             )
         )
-
-    # --- end publication (queries) ---
 
     def undecided_before(self, cutoff):
         """Letters nobody decided on, written before `cutoff` (candidates for expiry)."""
@@ -249,8 +247,6 @@ class LetterQuerySet(models.QuerySet):
         )
         return self.filter(decided).exclude(phone="", address="")
 
-    # --- end retention
-
     def needing_confirmation_email(self, older_than):
         """Web letters whose confirmation email never went out (lost on the way to the broker)."""
         return self.filter(
@@ -297,7 +293,7 @@ class Letter(models.Model):
     suspect = models.BooleanField(default=False)
     suspect_reason = models.CharField(max_length=200, blank=True)
 
-    # --- Email intake (issue 3): what the email said and how its article was found.
+    # --- Email intake: what the email said and how its article was found.
     subject = models.CharField(max_length=500, blank=True)
     article_match_method = models.CharField(
         max_length=20,
@@ -305,7 +301,6 @@ class Letter(models.Model):
         help_text="How the article was found: address, url, subject, similarity (empty: unmatched).",
     )
     article_match_confidence = models.FloatField(null=True, blank=True)
-    # --- end email intake
 
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -354,7 +349,7 @@ class Letter(models.Model):
         self.fingerprint = fingerprint(self.body)
         super().save(*args, **kwargs)
 
-    # --- publication (letter url) ---
+    # --- Publication (letter url)
     def get_absolute_url(self):
         """Where the published letter can be read: under its article, else the letters page."""
         if self.article_id:
@@ -362,8 +357,6 @@ class Letter(models.Model):
                 f"#letter-{self.pk}"
             )
         return reverse("letters:letters_page")
-
-    # --- end publication (letter url) ---
 
     @property
     def publishable_text(self):
@@ -394,7 +387,7 @@ class Letter(models.Model):
         """The writer has not confirmed that the address is theirs."""
         return self.confirmed_at is None
 
-    # --- publication (letter) ---
+    # --- Publication (letter)
     @property
     def published_headline(self):
         """The headline readers see: the edition's, else the one the desk gave the letter."""
@@ -404,8 +397,6 @@ class Letter(models.Model):
     def was_edited(self):
         """The desk changed the writer's words (not just whitespace)."""
         return bool(self.edited_body) and self.edited_body.split() != self.body.split()
-
-    # --- end publication (letter) ---
 
 
 def published_recently_by_writer(now=None):
@@ -599,9 +590,6 @@ class Notification(models.Model):
         return f"{self.get_kind_display()} ({'sent' if self.sent_at else 'pending'})"
 
 
-# --- end publication ---
-
-
 class Note(models.Model):
     """An internal note on a letter, for the desk only: never shown to the writer or readers."""
 
@@ -725,7 +713,7 @@ class Reply(models.Model):
         return self.subject
 
 
-# --- Email intake (issue 3) -----------------------------------------------------------------
+# --- Email intake -----------------------------------------------------------------
 
 
 class WayIn(models.TextChoices):

@@ -638,8 +638,7 @@ def _offer_edited_version(letter):
         tasks.enqueue(tasks.send_edited_version, letter.pk)
 
 
-# --- end publication ---
-# --- Email intake (issue 3) -----------------------------------------------------------------
+# --- Email intake -----------------------------------------------------------------
 
 
 def _email_confirmation(letter):
@@ -736,6 +735,3 @@ def record_follow_up(letter_id, *, inbound_id, message_id, subject="", text=""):
     lines += ["", text]
     record(letter, FOLLOW_UP, actor_label="writer", note="\n".join(lines))
     return letter, True
-
-
-# --- end threading

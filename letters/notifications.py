@@ -78,9 +78,6 @@ def letter_id_from_message_id(message_id):
     return None
 
 
-# --- end threading (follow-ups)
-
-
 def render_email(name, context):
     subject = render_to_string(f"emails/{name}-subject.txt", context)
     body = render_to_string(f"emails/{name}-body.txt", context)
@@ -239,9 +236,6 @@ def _planned_publication(letter):
         .first()
     )
     return entry.edition.publish_at if entry else None
-
-
-# --- end publication ---
 
 
 def send_reply(reply_id):

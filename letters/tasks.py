@@ -49,7 +49,7 @@ def enqueue_lost_work():
         send_confirmation_email.apply_async(args=(letter_id,))
 
 
-# --- publication ---
+# --- Publication ------------------------------------------------------------------------------
 # Notices are sent at most once per letter and kind (see notifications._send_once), so these
 # tasks are safe to run twice and may ack late.
 
@@ -67,12 +67,10 @@ def send_edited_version(letter_id):
 @shared_task(acks_late=True)
 def publish_due():
     """Publish scheduled editions and letters whose time has come. Safe to run at any time."""
-    from . import moderation
-
     moderation.publish_due()
 
 
-# --- end publication ---
+# --- Moderation ------------------------------------------------------------------------------
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_reply(reply_id):
     notifications.send_reply(reply_id)
@@ -83,7 +81,7 @@ def expire_undecided_letters():
     moderation.expire_undecided()
 
 
-# --- retention ---
+# --- Retention -------------------------------------------------------------------------------
 @shared_task(acks_late=True)
 def purge_contact_details():
     """Idempotent: a letter already purged is not matched again."""
@@ -92,10 +90,7 @@ def purge_contact_details():
     purge_contact_details()
 
 
-# --- end retention
-
-
-# --- Email intake (issue 3) -----------------------------------------------------------------
+# --- Email intake ------------------------------------------------------------------------------
 
 
 @shared_task(

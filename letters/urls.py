@@ -14,5 +14,4 @@ urlpatterns = [
     path("letters/feed/", feeds.LettersFeed(), name="letters_feed"),
     re_path(r"^letters/(?P<date>\d{4}-\d{2}-\d{2})/$", views.edition, name="edition"),
     path("articles/<slug:slug>/letters/feed/", feeds.ArticleLettersFeed(), name="article_feed"),
-    # --- end publication ---
 ]

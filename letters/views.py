@@ -127,6 +127,3 @@ def edition(request, date):
     editions = Edition.objects.published().with_published_letters()
     edition = get_object_or_404(editions, date=day)
     return render(request, "letters/edition.html", {"edition": edition})
-
-
-# --- end publication ---

@@ -253,7 +253,7 @@ LETTERS_EXPIRE_AFTER_DAYS = env_int(
 # this many days after the decision (published letters: after publication). 0: never.
 LETTERS_PURGE_CONTACT_DETAILS_DAYS = env_int("LETTERS_PURGE_CONTACT_DETAILS_DAYS", 30, minimum=0)
 
-# --- Email intake (issue 3) ------------------------------------------------------------------
+# --- Email intake ------------------------------------------------------------------
 # Every address the desk takes letters at (letters+<slug>@ variants are accepted too).
 LETTERS_INBOUND_ADDRESSES = [
     a.lower() for a in env_list("LETTERS_INBOUND_ADDRESSES", [LETTERS_INBOUND_ADDRESS])
@@ -306,7 +306,6 @@ for _name, _key in [
 # LimitRequestBodyMiddleware keeps every other URL at Django's usual 2.5 MB.
 LETTERS_MAX_REQUEST_BYTES = env_int("LETTERS_MAX_REQUEST_BYTES", 2621440, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = LETTERS_INBOUND_MAX_BYTES * 14 // 10 + 1024 * 1024
-# --- end email intake
 
 # Celery. The default broker is kombu's filesystem transport under var/celery: embedded, so
 # the desk runs with no server installed. Production sets CELERY_BROKER_URL=redis://...
@@ -356,7 +355,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "letters.tasks.expire_undecided_letters",
         "schedule": 3600,
     },
-    # Email intake (issue 3).
+    # Email intake.
     "enqueue-stuck-inbound-email": {
         "task": "letters.tasks.enqueue_stuck_inbound_email",
         "schedule": LETTERS_SWEEP_INTERVAL_SECONDS,

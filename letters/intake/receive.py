@@ -403,9 +403,6 @@ def _join_thread(row, outcome):
     return joined, letter_id
 
 
-# --- end threading
-
-
 # --- Processing one stored message ----------------------------------------------------------
 
 
