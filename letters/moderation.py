@@ -78,6 +78,10 @@ def transition(letter_id, to_status, *, action, actor=None, actor_label="", note
     if to_status not in TRANSITIONS[letter.status]:
         raise TransitionNotAllowed(letter, to_status)
     from_status = letter.status
+    if from_status == Status.APPROVED and to_status != Status.PUBLISHED:
+        # A letter taken off the approved list loses its publication time: approved again
+        # later, it must not be published by a schedule set for the earlier decision.
+        changes.setdefault("publish_at", None)
     letter.status = to_status
     for field, value in changes.items():
         setattr(letter, field, value)
