@@ -264,6 +264,20 @@ def test_a_crash_while_parsing_marks_that_message_failed():
     assert "ValueError: boom" in row.reason
 
 
+def test_a_crash_while_saving_the_letter_marks_that_message_failed_not_processing():
+    row = receive_email(make_message(), way_in=WayIn.PIPE)
+    with mock.patch.object(
+        receive.moderation, "receive_by_email", side_effect=ValueError("cannot store")
+    ):
+        assert process_inbound_email(row.pk) == InboundStatus.FAILED
+    row.refresh_from_db()
+    assert row.status == InboundStatus.FAILED
+    assert "ValueError: cannot store" in row.reason
+    assert Letter.objects.count() == 0
+    # The editor can send it through again once the cause is fixed.
+    assert process_again([row.pk]) == 1
+
+
 def test_a_database_failure_while_storing_raises_storage_unavailable():
     with mock.patch.object(InboundEmail, "save", side_effect=OperationalError("server gone")):
         with pytest.raises(StorageUnavailable):
