@@ -244,7 +244,9 @@ def _parse(raw):
 
 
 def _cut(value, length):
-    return (value or "")[:length]
+    # Header values are decoded from encoded words, which can carry NUL: PostgreSQL text
+    # columns refuse it, so it would fail the whole letter.
+    return (value or "").replace("\x00", "")[:length]
 
 
 def decide(raw, *, envelope_from, envelope_to, index):
