@@ -185,11 +185,19 @@ class QueueChangeList(ChangeList):
 # Actions ------------------------------------------------------------------------------------------
 
 
-def _redirect_to_next(request):
+def _safe_next(request):
+    """The posted `_next` if it is a page of this site, else "" (no open redirect)."""
     target = request.POST.get("_next", "")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
-        return HttpResponseRedirect(target)
-    return None
+    if target and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""
+
+
+def _redirect_to_next(request):
+    target = _safe_next(request)
+    return HttpResponseRedirect(target) if target else None
 
 
 def run_on_each(modeladmin, request, queryset, operation, done_verb, **kwargs):
@@ -271,7 +279,7 @@ def _ask(modeladmin, request, queryset, form, title, action):
         "action": action,
         "letters": queryset.select_related(None).only("id", "name", "town", "status")[:200],
         "selected": queryset.values_list("pk", flat=True),
-        "next": request.POST.get("_next", ""),
+        "next": _safe_next(request),  # the Cancel link and, after applying, the redirect
         "opts": modeladmin.model._meta,
     }
     return TemplateResponse(request, "admin/letters/letter/action_form.html", context)

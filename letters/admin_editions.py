@@ -19,7 +19,14 @@ class EditionLetterInline(admin.TabularInline):
             kwargs["queryset"] = Letter.objects.filter(status__in=moderation.PUBLISHABLE).order_by(
                 "-decided_at", "-id"
             )
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "letter":
+            # Every row's select would run the query again (one per row, plus the extra and
+            # empty rows): read the choices once per request and share them.
+            if not hasattr(request, "_edition_letter_choices"):
+                request._edition_letter_choices = list(field.choices)
+            field.choices = request._edition_letter_choices
+        return field
 
 
 @admin.register(Edition)

@@ -78,6 +78,10 @@ def transition(letter_id, to_status, *, action, actor=None, actor_label="", note
     if to_status not in TRANSITIONS[letter.status]:
         raise TransitionNotAllowed(letter, to_status)
     from_status = letter.status
+    if from_status == Status.APPROVED and to_status != Status.PUBLISHED:
+        # A letter taken off the approved list loses its publication time: approved again
+        # later, it must not be published by a schedule set for the earlier decision.
+        changes.setdefault("publish_at", None)
     letter.status = to_status
     for field, value in changes.items():
         setattr(letter, field, value)
@@ -121,13 +125,15 @@ def submit(*, article, actor_label="writer", **fields):
     return letter
 
 
+@transaction.atomic
 def confirm(letter_id):
     """The writer followed the link in the confirmation email: the letter is received.
 
     Returns (letter, changed). Following the link again, or after an editor has already
-    moved the letter on, changes nothing.
+    moved the letter on, changes nothing. The status is read under the row lock: read
+    before it, a letter marked spam (or expired) meanwhile would be moved back to received.
     """
-    letter = Letter.objects.get(pk=letter_id)
+    letter = Letter.objects.select_for_update().get(pk=letter_id)
     if letter.status != Status.UNCONFIRMED:
         return letter, False
     return transition(

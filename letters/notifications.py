@@ -88,13 +88,15 @@ def send_confirmation(letter_id):
     """Send the writer the link that confirms their letter.
 
     At most once per letter: the send is claimed by a conditional UPDATE whose row count says
-    who won, so duplicate tasks (a retry, the sweeper) send nothing. If sending fails the claim
-    is released and the error raised, so the task's retry sends it later.
+    who won, so duplicate tasks (a retry, the sweeper) send nothing. Only a letter still
+    awaiting confirmation is mailed: one marked spam (the form's bot trap) or withdrawn before
+    the task ran gets nothing. If sending fails the claim is released and the error raised, so
+    the task's retry sends it later.
     """
     now = timezone.now()
-    claimed = Letter.objects.filter(pk=letter_id, confirmation_sent_at__isnull=True).update(
-        confirmation_sent_at=now
-    )
+    claimed = Letter.objects.filter(
+        pk=letter_id, status=Status.UNCONFIRMED, confirmation_sent_at__isnull=True
+    ).update(confirmation_sent_at=now)
     if not claimed:
         return False
     letter = Letter.objects.select_related("article").get(pk=letter_id)

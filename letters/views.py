@@ -6,6 +6,7 @@ from crispy_forms.utils import render_crispy_form
 from django.conf import settings
 from django.core import signing
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
@@ -81,9 +82,13 @@ def _blank_form_html(request, client_token):
 def _submit(request, article, form):
     fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
     fields["client_token"] = form.cleaned_data.get("client_token")
-    letter = moderation.submit(article=article, **fields)
-    if form.is_bot:
-        moderation.mark_spam(letter.pk, actor_label="form trap", note="Hidden field was filled in.")
+    # One transaction: a bot's letter is spam before its confirmation task is enqueued.
+    with transaction.atomic():
+        letter = moderation.submit(article=article, **fields)
+        if form.is_bot:
+            moderation.mark_spam(
+                letter.pk, actor_label="form trap", note="Hidden field was filled in."
+            )
     token = signing.dumps(letter.pk, salt=THANKS_SALT)
     return redirect(reverse("letters:thanks", kwargs={"token": token}))
 

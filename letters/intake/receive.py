@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -244,7 +244,9 @@ def _parse(raw):
 
 
 def _cut(value, length):
-    return (value or "")[:length]
+    # Header values are decoded from encoded words, which can carry NUL: PostgreSQL text
+    # columns refuse it, so it would fail the whole letter.
+    return (value or "").replace("\x00", "")[:length]
 
 
 def decide(raw, *, envelope_from, envelope_to, index):
@@ -440,10 +442,9 @@ def process_inbound_email(inbound_id, *, acknowledge=True):
     processing), and the letter is created in the same transaction that marks the message
     accepted, after re-checking the claim under a row lock. A worker killed midway leaves the
     message processing; once PROCESSING_TIMEOUT passes a retry (or the sweeper) reclaims it,
-    and still only one letter is made. Returns the final status, or None if not claimed.
+    and still only one letter is made. An error while storing the outcome marks the message
+    failed with its reason. Returns the final status, or None if not claimed.
     """
-    from .. import tasks
-
     claimed_at = claim(inbound_id)
     if claimed_at is None:
         return None
@@ -458,6 +459,28 @@ def process_inbound_email(inbound_id, *, acknowledge=True):
     except Exception as exc:
         log.exception("Inbound email %s failed to parse", inbound_id)
         outcome = Outcome(InboundStatus.FAILED, reason=f"{type(exc).__name__}: {exc}"[:500])
+
+    try:
+        return _store_outcome(inbound_id, claimed_at, outcome, acknowledge=acknowledge)
+    except (OperationalError, InterfaceError):
+        raise  # The database is unreachable: the message stays claimed and is retried.
+    except Exception as exc:
+        # Bad data the database refuses (or a bug): record it and move on, so the message is
+        # not reclaimed and retried for ever; an editor can process it again.
+        log.exception("Inbound email %s could not be stored as a letter", inbound_id)
+        InboundEmail.objects.filter(
+            pk=inbound_id, status=InboundStatus.PROCESSING, claimed_at=claimed_at
+        ).update(
+            status=InboundStatus.FAILED,
+            reason=f"{type(exc).__name__}: {exc}"[:500],
+            processed_at=timezone.now(),
+        )
+        return InboundStatus.FAILED
+
+
+def _store_outcome(inbound_id, claimed_at, outcome, *, acknowledge):
+    """Record `outcome` on the claimed message, creating its letter, in one transaction."""
+    from .. import tasks
 
     with transaction.atomic():
         row = InboundEmail.objects.select_for_update().get(pk=inbound_id)

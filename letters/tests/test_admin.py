@@ -254,6 +254,15 @@ def test_a_decision_button_on_the_letter_page_returns_to_the_letter(client):
     assert Letter.objects.get(pk=letter.pk).status == Status.SHORTLISTED
 
 
+@pytest.mark.parametrize("target", ["https://evil.example/phish", "javascript:alert(1)"])
+def test_an_action_form_never_links_back_to_another_site(client, target):
+    letter = make_letter()
+    logged_in(client, editor())
+    response = act(client, "reject_letters", [letter], _next=target)
+    assert response.status_code == 200  # the page asking for a reason
+    assert target not in response.text
+
+
 # The letter page ---------------------------------------------------------------------------------
 
 

@@ -106,3 +106,17 @@ def test_staff_without_the_publish_permission_cannot_publish(client):
     assert "Publish now" not in page
     edition.refresh_from_db()
     assert edition.status == EditionStatus.DRAFT
+
+
+def test_the_edition_page_reads_the_letter_choices_once_however_many_rows(admin_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def letter_queries(rows):
+        edition = make_edition([make_approved_letter() for _ in range(rows)])
+        with CaptureQueriesContext(connection) as queries:
+            response = admin_client.get(f"/admin/letters/edition/{edition.pk}/change/")
+        assert response.status_code == 200
+        return sum('FROM "letters_letter"' in q["sql"] for q in queries.captured_queries)
+
+    assert letter_queries(1) == letter_queries(6) <= 2

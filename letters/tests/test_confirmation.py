@@ -131,3 +131,20 @@ def test_tokens_from_other_parts_of_the_site_do_not_confirm(client, article):
     letter = make_letter(article=article, status=Status.UNCONFIRMED)
     token = signing.TimestampSigner(salt="something.else").sign(str(letter.pk))
     assert client.get(f"/letters/confirm/{token}/").status_code == 404
+
+
+def test_a_bot_caught_by_the_trap_is_sent_no_confirmation_email(
+    client, article, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(article.get_absolute_url(), form_data(website="http://spam.example"))
+    letter = Letter.objects.get()
+    assert letter.status == Status.SPAM
+    assert notifications.send_confirmation(letter.pk) is False  # what the task does
+    assert mailoutbox == []
+
+
+def test_a_letter_withdrawn_before_the_task_ran_is_sent_no_confirmation_email(article, mailoutbox):
+    letter = make_letter(article=article, status=Status.WITHDRAWN)
+    assert notifications.send_confirmation(letter.pk) is False
+    assert mailoutbox == []

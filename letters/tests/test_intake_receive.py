@@ -264,6 +264,33 @@ def test_a_crash_while_parsing_marks_that_message_failed():
     assert "ValueError: boom" in row.reason
 
 
+def test_a_crash_while_saving_the_letter_marks_that_message_failed_not_processing():
+    row = receive_email(make_message(), way_in=WayIn.PIPE)
+    with mock.patch.object(
+        receive.moderation, "receive_by_email", side_effect=ValueError("cannot store")
+    ):
+        assert process_inbound_email(row.pk) == InboundStatus.FAILED
+    row.refresh_from_db()
+    assert row.status == InboundStatus.FAILED
+    assert "ValueError: cannot store" in row.reason
+    assert Letter.objects.count() == 0
+    # The editor can send it through again once the cause is fixed.
+    assert process_again([row.pk]) == 1
+
+
+def test_a_nul_character_in_the_headers_does_not_stop_the_letter():
+    # PostgreSQL refuses NUL in text columns; an encoded word can smuggle one in.
+    raw = make_message(
+        subject="=?utf-8?q?Trains=00_late?=", sender="=?utf-8?q?Ann=00?= <ann@example.org>"
+    )
+    row = receive_email(raw, way_in=WayIn.PIPE)
+    assert process_inbound_email(row.pk) == InboundStatus.ACCEPTED
+    letter = Letter.objects.get()
+    assert "\x00" not in letter.subject + letter.name
+    row.refresh_from_db()
+    assert "\x00" not in row.subject
+
+
 def test_a_database_failure_while_storing_raises_storage_unavailable():
     with mock.patch.object(InboundEmail, "save", side_effect=OperationalError("server gone")):
         with pytest.raises(StorageUnavailable):

@@ -543,3 +543,29 @@ def test_the_expiry_task_expires_through_the_moderation_module(settings):
     letter = make_letter(created_at=timezone.now() - timedelta(days=4))
     tasks.expire_undecided_letters()
     assert Letter.objects.get(pk=letter.pk).status == Status.EXPIRED
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_confirmation_racing_a_spam_decision_leaves_the_letter_spam():
+    letter = make_letter(status=Status.UNCONFIRMED)
+    holding = threading.Event()
+    release = threading.Event()
+
+    def mark_spam_and_hold():
+        with transaction.atomic():
+            moderation.mark_spam(letter.pk, actor=editor())
+            holding.set()
+            release.wait(5)
+
+    thread_a, errors_a = run_in_thread(mark_spam_and_hold)
+    assert holding.wait(5)
+    thread_b, errors_b = run_in_thread(lambda: moderation.confirm(letter.pk))
+    thread_b.join(0.5)  # the writer's click reads the letter while the editor holds it
+    release.set()
+    thread_a.join(5)
+    thread_b.join(5)
+    assert errors_a == errors_b == []
+    letter.refresh_from_db()
+    assert letter.status == Status.SPAM
+    assert not LetterEvent.objects.filter(letter=letter, action="confirmed").exists()

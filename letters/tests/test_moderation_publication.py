@@ -71,6 +71,23 @@ def test_scheduling_a_letter_that_is_not_approved_is_refused():
         moderation.publish(letter.pk, at=timezone.now() + SOON)
 
 
+@pytest.mark.parametrize("move", ["shortlist", "reject"])
+def test_a_scheduled_letter_taken_off_the_approved_list_loses_its_time(move):
+    letter = make_approved_letter()
+    moderation.publish(letter.pk, at=timezone.now() + SOON)
+    if move == "shortlist":
+        moderation.shortlist(letter.pk)
+    else:
+        moderation.reject(letter.pk, reason="not_selected")
+        moderation.reconsider(letter.pk)
+
+    moderation.approve(letter.pk)  # approved again, for another day
+    moderation.publish_due(now=timezone.now() + 2 * SOON)
+
+    letter.refresh_from_db()
+    assert (letter.status, letter.publish_at) == (Status.APPROVED, None)
+
+
 def test_unpublishing_withdraws_a_published_letter_once():
     letter = make_letter(status=Status.PUBLISHED)
 
