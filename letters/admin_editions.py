@@ -103,4 +103,9 @@ class EditionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Back to draft (cancel the schedule)", permissions=["publish"])
     def back_to_draft(self, request, queryset):
-        self._each(request, queryset, moderation.unschedule_edition, "back to draft")
+        self._each(
+            request,
+            queryset,
+            lambda pk: moderation.unschedule_edition(pk, actor=request.user),
+            "back to draft",
+        )

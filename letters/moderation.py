@@ -592,8 +592,9 @@ def schedule_edition(edition_id, *, at, actor=None, actor_label=""):
 
 
 @transaction.atomic
-def unschedule_edition(edition_id):
+def unschedule_edition(edition_id, *, actor=None):
     """Put a scheduled edition back to draft. A published edition is left alone."""
+    check(actor, "publish")
     edition = _lock_edition(edition_id)
     if edition.status != EditionStatus.SCHEDULED:
         return edition, False

@@ -9,7 +9,7 @@ from django.utils import timezone
 from letters import moderation, tasks
 from letters.models import Edition, EditionLetter, EditionStatus, LetterEvent, Status
 
-from .factories import make_approved_letter, make_edition, make_letter
+from .factories import make_approved_letter, make_edition, make_letter, sub_editor
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("enqueued")]  # no broker
 
@@ -211,6 +211,17 @@ def test_a_scheduled_edition_can_go_back_to_draft():
 
     assert changed
     assert edition.status == EditionStatus.DRAFT
+
+
+def test_a_sub_editor_cannot_cancel_a_scheduled_edition():
+    edition = make_edition([make_approved_letter()])
+    moderation.schedule_edition(edition.pk, at=timezone.now() + SOON)
+
+    with pytest.raises(moderation.NotPermitted):
+        moderation.unschedule_edition(edition.pk, actor=sub_editor())
+
+    edition.refresh_from_db()
+    assert edition.status == EditionStatus.SCHEDULED
 
 
 def test_publish_due_publishes_editions_and_letters_whose_time_has_come_and_no_others():
