@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -691,8 +691,9 @@ def _import_batch(batch, way_in, index, summary):
             for row, letter in letters:
                 row.letter = letter
             InboundEmail.objects.bulk_create(rows, batch_size=200)
-    except IntegrityError:
-        # Something stored one of these meanwhile: fall back to one at a time.
+    except DatabaseError:
+        # Something stored one of these meanwhile, or one message has a value the database
+        # refuses: fall back to one at a time, so the others are stored all the same.
         one_by_one = bulk_raws + one_by_one
         rows = []
     for row in rows:

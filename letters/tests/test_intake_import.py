@@ -104,3 +104,25 @@ def test_an_archived_letter_keeps_the_date_it_was_sent():
     import_messages([raw])
     letter = Letter.objects.get()
     assert letter.created_at == parsedate_to_datetime(sent)
+
+
+def test_a_batch_the_database_refuses_is_stored_one_message_at_a_time(monkeypatch):
+    from django.db import DataError
+
+    from letters import moderation
+
+    real = moderation.receive_many_by_email
+    calls = []
+
+    def refuse_once(letters):
+        calls.append(len(letters))
+        if len(calls) == 1:
+            raise DataError("value refused")
+        return real(letters)
+
+    monkeypatch.setattr(moderation, "receive_many_by_email", refuse_once)
+    summary = import_messages(
+        [make_message(message_id=f"<batch-{i}@example.org>") for i in range(3)]
+    )
+    assert (summary.stored, summary.accepted) == (3, 3)
+    assert Letter.objects.count() == 3
