@@ -36,7 +36,7 @@ class LetterForm(forms.ModelForm):
             "email": "Your email",
             "town": "Town",
             "body": "Your letter",
-            "phone": "Daytime phone (optional, for verification; never published)",
+            "phone": "Daytime phone (optional)",
         }
         help_texts = {
             "email": "We will email you a link to confirm your letter.",

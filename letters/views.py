@@ -99,7 +99,8 @@ def thanks(request, token):
     except signing.BadSignature:
         return render(request, "letters/link_problem.html", {"expired": False}, status=404)
     letter = get_object_or_404(Letter.objects.select_related("article"), pk=letter_id)
-    return render(request, "letters/thanks.html", {"letter": letter})
+    context = {"letter": letter, "confirm_days": settings.LETTERS_CONFIRM_MAX_AGE_DAYS}
+    return render(request, "letters/thanks.html", context)
 
 
 def confirm(request, token):

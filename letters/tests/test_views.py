@@ -101,6 +101,12 @@ def test_thank_you_page_says_what_happens_next(client, article):
     assert "What happens next" in html
 
 
+def test_thank_you_page_gives_the_links_real_lifetime(client, article, settings):
+    settings.LETTERS_CONFIRM_MAX_AGE_DAYS = 3
+    html = client.post(article.get_absolute_url(), form_data(), follow=True).text
+    assert "The link works for 3 days." in html
+
+
 def test_pressing_send_twice_stores_one_letter(client, article):
     data = form_data()
     client.post(article.get_absolute_url(), data)
