@@ -20,7 +20,16 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from .. import moderation
-from ..models import Article, Channel, InboundEmail, InboundStatus, Letter, Status, WayIn
+from ..models import (
+    Article,
+    Channel,
+    InboundEmail,
+    InboundStatus,
+    Letter,
+    Status,
+    WayIn,
+    count_words,
+)
 from ..notifications import letter_id_from_message_id
 from .acknowledge import forget_acknowledgements_before
 from .match import ArticleIndex, ArticleRef, match_article
@@ -302,7 +311,7 @@ def decide(raw, *, envelope_from, envelope_to, index):
         suspect=bool(parsed.suspect_reasons),
         suspect_reason=_cut("; ".join(parsed.suspect_reasons), 200),
     )
-    letter.word_count = len(letter.body.split())
+    letter.word_count = count_words(letter.body)
     return Outcome(
         InboundStatus.ACCEPTED,
         letter=letter,

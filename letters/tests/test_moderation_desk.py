@@ -458,28 +458,40 @@ def run_in_thread(function):
     return thread, errors
 
 
+def race(first, second):
+    """Run `first` in a transaction that holds its row lock while `second` starts in another
+    thread; release it half a second later. Returns (errors_first, errors_second,
+    second_waited): whether `second` was still blocked when the lock was released."""
+    holding = threading.Event()
+    release = threading.Event()
+
+    def first_and_hold():
+        with transaction.atomic():
+            first()
+            holding.set()
+            release.wait(5)  # still holding the row lock
+
+    thread_a, errors_a = run_in_thread(first_and_hold)
+    assert holding.wait(5)
+    thread_b, errors_b = run_in_thread(second)
+    thread_b.join(0.5)
+    second_waited = thread_b.is_alive()
+    release.set()
+    thread_a.join(5)
+    thread_b.join(5)
+    return errors_a, errors_b, second_waited
+
+
 @needs_postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_editors_approving_at_once_record_one_approval():
     letter = make_letter()
     first, second = editor(), editor()
-    holding = threading.Event()
-    release = threading.Event()
-
-    def first_editor():
-        with transaction.atomic():
-            moderation.approve(letter.pk, actor=first)
-            holding.set()
-            release.wait(5)  # still holding the row lock
-
-    thread_a, errors_a = run_in_thread(first_editor)
-    assert holding.wait(5)
-    thread_b, errors_b = run_in_thread(lambda: moderation.approve(letter.pk, actor=second))
-    thread_b.join(0.5)
-    assert thread_b.is_alive(), "the second editor should wait for the first's lock"
-    release.set()
-    thread_a.join(5)
-    thread_b.join(5)
+    errors_a, errors_b, second_waited = race(
+        lambda: moderation.approve(letter.pk, actor=first),
+        lambda: moderation.approve(letter.pk, actor=second),
+    )
+    assert second_waited, "the second editor should wait for the first's lock"
     assert errors_a == errors_b == []
     events = LetterEvent.objects.filter(letter=letter)
     assert [(e.action, e.actor_id) for e in events] == [("approved", first.pk)]
@@ -489,23 +501,10 @@ def test_two_editors_approving_at_once_record_one_approval():
 @pytest.mark.django_db(transaction=True)
 def test_a_rejection_racing_an_approval_sees_the_approval():
     letter = make_letter()
-    holding = threading.Event()
-    release = threading.Event()
-
-    def approve_and_hold():
-        with transaction.atomic():
-            moderation.approve(letter.pk, actor=editor())
-            holding.set()
-            release.wait(5)
-
-    thread_a, errors_a = run_in_thread(approve_and_hold)
-    assert holding.wait(5)
-    thread_b, errors_b = run_in_thread(
-        lambda: moderation.reject(letter.pk, reason="not_selected", actor=editor())
+    errors_a, errors_b, _ = race(
+        lambda: moderation.approve(letter.pk, actor=editor()),
+        lambda: moderation.reject(letter.pk, reason="not_selected", actor=editor()),
     )
-    release.set()
-    thread_a.join(5)
-    thread_b.join(5)
     assert errors_a == errors_b == []
     moves = [(e.from_status, e.to_status) for e in LetterEvent.objects.filter(letter=letter)]
     assert moves == [("received", "approved"), ("approved", "rejected")]
@@ -516,23 +515,10 @@ def test_a_rejection_racing_an_approval_sees_the_approval():
 def test_two_editors_saving_different_edits_at_once_cannot_lose_one():
     letter = make_letter()
     version = moderation.text_version(letter)
-    holding = threading.Event()
-    release = threading.Event()
-
-    def first_edit():
-        with transaction.atomic():
-            moderation.edit_text(letter.pk, edited_body="First.", expected_version=version)
-            holding.set()
-            release.wait(5)
-
-    thread_a, errors_a = run_in_thread(first_edit)
-    assert holding.wait(5)
-    thread_b, errors_b = run_in_thread(
-        lambda: moderation.edit_text(letter.pk, edited_body="Second.", expected_version=version)
+    errors_a, errors_b, _ = race(
+        lambda: moderation.edit_text(letter.pk, edited_body="First.", expected_version=version),
+        lambda: moderation.edit_text(letter.pk, edited_body="Second.", expected_version=version),
     )
-    release.set()
-    thread_a.join(5)
-    thread_b.join(5)
     assert errors_a == []
     assert [type(e) for e in errors_b] == [moderation.EditConflict]
     assert Letter.objects.get(pk=letter.pk).edited_body == "First."
@@ -549,22 +535,11 @@ def test_the_expiry_task_expires_through_the_moderation_module(settings):
 @pytest.mark.django_db(transaction=True)
 def test_a_confirmation_racing_a_spam_decision_leaves_the_letter_spam():
     letter = make_letter(status=Status.UNCONFIRMED)
-    holding = threading.Event()
-    release = threading.Event()
-
-    def mark_spam_and_hold():
-        with transaction.atomic():
-            moderation.mark_spam(letter.pk, actor=editor())
-            holding.set()
-            release.wait(5)
-
-    thread_a, errors_a = run_in_thread(mark_spam_and_hold)
-    assert holding.wait(5)
-    thread_b, errors_b = run_in_thread(lambda: moderation.confirm(letter.pk))
-    thread_b.join(0.5)  # the writer's click reads the letter while the editor holds it
-    release.set()
-    thread_a.join(5)
-    thread_b.join(5)
+    # The writer's click reads the letter while the editor holds it.
+    errors_a, errors_b, _ = race(
+        lambda: moderation.mark_spam(letter.pk, actor=editor()),
+        lambda: moderation.confirm(letter.pk),
+    )
     assert errors_a == errors_b == []
     letter.refresh_from_db()
     assert letter.status == Status.SPAM
