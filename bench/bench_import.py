@@ -80,7 +80,7 @@ def main():
 
     from django.core.management import call_command
 
-    from letters.intake.receive import receive_email
+    from letters.intake.store import receive_email
     from letters.models import InboundEmail, Letter, LetterEvent, WayIn
 
     rates = []

@@ -1,4 +1,9 @@
-"""Mail to writers, rendered from templates/emails/<name>-subject.txt and <name>-body.txt."""
+"""Mail to writers, rendered from templates/emails/<name>-subject.txt and <name>-body.txt.
+
+Every mail is sent at most once: its send is claimed first by a conditional UPDATE whose row
+count says who won, so a retried or duplicated task sends nothing; if sending fails the claim
+is released and the error raised, so the task's retry sends it (`send_claimed`).
+"""
 
 import logging
 import re
@@ -13,11 +18,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from . import jobs
 from .models import (
     EditionStatus,
     Letter,
     Notification,
     NotificationKind,
+    Reply,
     ReplyKind,
     ReplyTemplate,
     Status,
@@ -45,7 +52,7 @@ def confirmation_url(letter):
 
 # --- Threading (follow-ups): the Message-ID of every mail the desk sends about a letter ---
 # <letter-<id>.<kind>.<nonce>.<mac>@<domain of LETTERS_INBOUND_ADDRESS>>: a writer's reply names
-# it in In-Reply-To/References, and letters.intake.receive maps it back to the letter. The MAC
+# it in In-Reply-To/References, and letters.intake.follow_ups maps it back to the letter. The MAC
 # (keyed by SECRET_KEY) means nobody can make up an id that points at someone else's letter.
 
 MESSAGE_ID_SALT = "letters.message-id"
@@ -78,6 +85,29 @@ def letter_id_from_message_id(message_id):
     return None
 
 
+def desk_mail(subject, body, to, *, letter_id, kind, auto="auto-generated", headers=None):
+    """An EmailMessage from the desk about letter `letter_id`: marked automatic (RFC 3834, so
+    well-behaved mailers do not answer it) and with a Message-ID a reply can be threaded by."""
+    headers = {
+        "Auto-Submitted": auto,
+        "Message-ID": desk_message_id(letter_id, kind),
+        **(headers or {}),
+    }
+    return EmailMessage(subject, body, to=[to], headers=headers)
+
+
+def send_claimed(message, *, release):
+    """Send `message`, whose send the caller has claimed. If sending fails, `release()` undoes
+    the claim (in its own transaction) and the error is raised for the task's retry."""
+    try:
+        message.send()
+    except Exception:
+        with transaction.atomic():
+            release()
+        raise
+    return True
+
+
 def render_email(name, context):
     subject = render_to_string(f"emails/{name}-subject.txt", context)
     body = render_to_string(f"emails/{name}-body.txt", context)
@@ -87,11 +117,9 @@ def render_email(name, context):
 def send_confirmation(letter_id):
     """Send the writer the link that confirms their letter.
 
-    At most once per letter: the send is claimed by a conditional UPDATE whose row count says
-    who won, so duplicate tasks (a retry, the sweeper) send nothing. Only a letter still
-    awaiting confirmation is mailed: one marked spam (the form's bot trap) or withdrawn before
-    the task ran gets nothing. If sending fails the claim is released and the error raised, so
-    the task's retry sends it later.
+    At most once per letter (claimed on confirmation_sent_at). Only a letter still awaiting
+    confirmation is mailed: one marked spam (the form's bot trap) or withdrawn before the task
+    ran gets nothing.
     """
     now = timezone.now()
     claimed = Letter.objects.filter(
@@ -108,29 +136,28 @@ def send_confirmation(letter_id):
         "publication": settings.LETTERS_PUBLICATION_NAME,
     }
     subject, body = render_email("confirm", context)
-    headers = {
-        "Auto-Submitted": "auto-generated",
-        "Message-ID": desk_message_id(letter.pk, "confirm"),  # threading (follow-ups)
-    }
-    message = EmailMessage(subject, body, to=[letter.email], headers=headers)
+    message = desk_mail(subject, body, letter.email, letter_id=letter.pk, kind="confirm")
     if settings.DEBUG:
         # Locally the mail is printed quoted-printable, which breaks long links: log it whole.
         log.info("Confirmation link for letter %s: %s", letter.pk, context["confirm_url"])
-    try:
-        message.send()
-    except Exception:
-        with transaction.atomic():
-            Letter.objects.filter(pk=letter_id, confirmation_sent_at=now).update(
-                confirmation_sent_at=None
-            )
-        raise
-    return True
+    return send_claimed(
+        message,
+        release=lambda: Letter.objects.filter(pk=letter_id, confirmation_sent_at=now).update(
+            confirmation_sent_at=None
+        ),
+    )
 
 
-# --- publication: notices to writers ---
-# Each kind of notice goes to a writer at most once per letter: a Notification row, unique per
-# (letter, kind), is claimed by a conditional UPDATE before sending, so a retried or duplicated
-# task sends nothing. A failed send releases the claim and raises, for the task's retry.
+def enqueue_lost_confirmations(older_than):
+    """Enqueue confirmation emails that never reached the broker (written before
+    `older_than` and still unsent). Safe to run at any time: sending is claimed."""
+    ids = Letter.objects.needing_confirmation_email(older_than).values_list("pk", flat=True)
+    for letter_id in ids[:1000]:
+        jobs.send_now(jobs.SEND_CONFIRMATION, letter_id)
+
+
+# --- Notices of publication: each kind goes to a writer at most once per letter, claimed on
+# a Notification row unique per (letter, kind).
 
 
 def _send_once(letter_id, kind, template, extra_context):
@@ -148,18 +175,11 @@ def _send_once(letter_id, kind, template, extra_context):
         **extra_context(letter),
     }
     subject, body = _render_notice(kind, template, letter, context)
-    headers = {
-        "Auto-Submitted": "auto-generated",
-        "Message-ID": desk_message_id(letter.pk, kind),  # threading (follow-ups)
-    }
-    message = EmailMessage(subject, body, to=[letter.email], headers=headers)
-    try:
-        message.send()
-    except Exception:
-        with transaction.atomic():
-            Notification.objects.filter(pk=notice.pk, sent_at=now).update(sent_at=None)
-        raise
-    return True
+    message = desk_mail(subject, body, letter.email, letter_id=letter.pk, kind=kind)
+    return send_claimed(
+        message,
+        release=lambda: Notification.objects.filter(pk=notice.pk, sent_at=now).update(sent_at=None),
+    )
 
 
 # Which editable reply template (admin: Reply templates) speaks for each kind of notice.
@@ -242,26 +262,20 @@ def _planned_publication(letter):
 
 def send_reply(reply_id):
     """Send a reply the desk rendered for a writer (a rejection, an edited version...).
-
-    At most once: claimed by a conditional UPDATE on sent_at; on failure the claim is
-    released and the error raised so the task retries.
-    """
-    from .models import Reply
-
+    At most once (claimed on sent_at)."""
     now = timezone.now()
     if not Reply.objects.filter(pk=reply_id, sent_at__isnull=True).update(sent_at=now):
         return False
     reply = Reply.objects.get(pk=reply_id)
-    # RFC 3834: our replies are automatic responses, so well-behaved mailers do not answer them.
-    headers = {
-        "Auto-Submitted": "auto-replied",
-        "Message-ID": desk_message_id(reply.letter_id, "reply"),  # threading (follow-ups)
-    }
-    message = EmailMessage(reply.subject, reply.body, to=[reply.to], headers=headers)
-    try:
-        message.send()
-    except Exception:
-        with transaction.atomic():
-            Reply.objects.filter(pk=reply_id, sent_at=now).update(sent_at=None)
-        raise
-    return True
+    message = desk_mail(
+        reply.subject,
+        reply.body,
+        reply.to,
+        letter_id=reply.letter_id,
+        kind="reply",
+        auto="auto-replied",
+    )
+    return send_claimed(
+        message,
+        release=lambda: Reply.objects.filter(pk=reply_id, sent_at=now).update(sent_at=None),
+    )

@@ -1,8 +1,12 @@
-"""Personal data kept no longer than the desk needs it.
+"""Personal data kept no longer than the desk needs it: every purge, in one place.
 
-A writer's phone and address are for verification only: once the letter is decided (rejected,
-spam, expired, withdrawn or published) they are deleted after LETTERS_PURGE_CONTACT_DETAILS_DAYS.
-Name, town and email stay: the byline and the writer's history need them.
+- A writer's phone and address are for verification only: once the letter is decided
+  (rejected, spam, expired, withdrawn or published) they are deleted after
+  LETTERS_PURGE_CONTACT_DETAILS_DAYS. Name, town and email stay: the byline and the writer's
+  history need them.
+- Raw emails are emptied LETTERS_RAW_EMAIL_RETENTION_DAYS after processing (the letter keeps
+  its text; the row keeps Message-ID and checksum, so a late redelivery is still known).
+- Addresses the desk acknowledged are forgotten once the daily limit no longer needs them.
 """
 
 from datetime import timedelta
@@ -11,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Letter, LetterEvent
+from .models import EmailAcknowledgement, InboundEmail, Letter, LetterEvent
 
 PURGE_BATCH = 1000
 PURGED = "contact details purged"
@@ -49,3 +53,19 @@ def purge_contact_details(now=None):
                 ]
             )
         purged += len(ids)
+
+
+def purge_raw_email(now=None):
+    """Empty the raw bytes of messages processed more than the retention period ago, and
+    forget acknowledged addresses older than two days. Returns how many messages were emptied.
+    Safe to repeat."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.LETTERS_RAW_EMAIL_RETENTION_DAYS)
+    purged = InboundEmail.objects.processed_before(cutoff).update(raw=b"", raw_purged_at=now)
+    forget_acknowledgements_before(now - timedelta(days=2))
+    return purged
+
+
+def forget_acknowledgements_before(when):
+    """Addresses are personal data: keep them only as long as the daily limit needs them."""
+    return EmailAcknowledgement.objects.filter(sent_at__lt=when).delete()[0]

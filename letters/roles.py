@@ -5,6 +5,8 @@ headlines, shortlists and writes notes, but cannot approve, reject, publish or d
 letters.moderation checks these permissions in every operation, not only in the admin.
 """
 
+from django.contrib.auth.management import create_permissions
+
 EDITOR = "Letters editor"
 SUB_EDITOR = "Sub-editor"
 
@@ -20,7 +22,12 @@ SUB_EDITOR_PERMISSIONS = (
     "view_reply",
 )
 
-AUDIT_TRAIL_PERMISSIONS = ("add_letterevent", "change_letterevent", "delete_letterevent")
+# The audit trails are written only by letters.moderation: nobody edits or deletes them.
+AUDIT_TRAIL_PERMISSIONS = tuple(
+    f"{verb}_{model}"
+    for model in ("letterevent", "editionevent", "inboundemailevent")
+    for verb in ("add", "change", "delete")
+)
 
 
 def sync_groups(apps):
@@ -29,8 +36,6 @@ def sync_groups(apps):
     The editor group gets every permission of the letters app that exists when this runs: a
     later migration that adds models calls this again to extend it.
     """
-    from django.contrib.auth.management import create_permissions
-
     # Permissions are normally created after migrations; create them now so we can grant them.
     for app_config in apps.get_app_configs():
         historical = getattr(app_config, "models_module", None) is None  # a migration
@@ -42,7 +47,6 @@ def sync_groups(apps):
 
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    # The audit trail is written only by letters.moderation: nobody edits or deletes it.
     letters_permissions = Permission.objects.filter(content_type__app_label="letters").exclude(
         codename__in=AUDIT_TRAIL_PERMISSIONS
     )

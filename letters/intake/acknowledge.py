@@ -1,25 +1,22 @@
 """The acknowledgement an emailed letter gets: once, never to automatic mail (RFC 3834)."""
 
-import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..models import EmailAcknowledgement, InboundEmail, InboundStatus
-from ..notifications import desk_message_id, render_email
+from ..notifications import desk_mail, render_email, send_claimed
+from .decoding import normalise_address
+from .identify import references_of
+from .store import NULL_SENDER
 
-log = logging.getLogger(__name__)
-
-
-def _normalise(address):
-    return (address or "").strip().lower()
+SYSTEM_MAILBOXES = {"mailer-daemon", "postmaster"}
 
 
 def claim_acknowledgement(inbound, address, now):
-    """Reserve today's one acknowledgement for `address`. False if one went out in 24 hours.
+    """Reserve today's one acknowledgement for `address`. None if one went out in 24 hours.
 
     The unique (address, day) constraint settles a race between two workers; the 24-hour
     look-back keeps a writer who sends at 23:59 and 00:01 to one reply too.
@@ -38,6 +35,20 @@ def claim_acknowledgement(inbound, address, now):
         return None
 
 
+def _may_acknowledge(inbound, address):
+    """Only the writer of an accepted, unsuspected letter, at a real person's address."""
+    letter = inbound.letter
+    return (
+        inbound.status == InboundStatus.ACCEPTED
+        and letter is not None
+        and not letter.suspect
+        and address
+        and inbound.envelope_from != NULL_SENDER
+        and address not in settings.LETTERS_OWN_ADDRESSES
+        and normalise_address(address, drop_tag=True).partition("@")[0] not in SYSTEM_MAILBOXES
+    )
+
+
 def send_acknowledgement(inbound_id):
     """Reply once to the writer of an accepted emailed letter. Returns True if sent.
 
@@ -48,24 +59,13 @@ def send_acknowledgement(inbound_id):
     if not settings.LETTERS_EMAIL_ACKNOWLEDGE:
         return False
     inbound = InboundEmail.objects.select_related("letter", "letter__article").get(pk=inbound_id)
-    letter = inbound.letter
-    if inbound.status != InboundStatus.ACCEPTED or letter is None or letter.suspect:
+    address = normalise_address(inbound.letter.email) if inbound.letter else ""
+    if not _may_acknowledge(inbound, address):
         return False
-    address = _normalise(letter.email)
-    if (
-        not address
-        or inbound.envelope_from == "<>"
-        or address in settings.LETTERS_OWN_ADDRESSES
-        or address.partition("@")[0].partition("+")[0] in {"mailer-daemon", "postmaster"}
-    ):
-        return False
-    now = timezone.now()
-    claim = claim_acknowledgement(inbound, address, now)
+    claim = claim_acknowledgement(inbound, address, timezone.now())
     if claim is None:
         return False
-
-    from .receive import references_of
-
+    letter = inbound.letter
     context = {
         "letter": letter,
         "article": letter.article,
@@ -73,25 +73,19 @@ def send_acknowledgement(inbound_id):
         "publication": settings.LETTERS_PUBLICATION_NAME,
     }
     subject, body = render_email("acknowledgement", context)
-    headers = {
-        "Auto-Submitted": "auto-replied",
-        "X-Auto-Response-Suppress": "All",
-        "Message-ID": desk_message_id(letter.pk, "ack"),  # threading (follow-ups)
-    }
+    headers = {"X-Auto-Response-Suppress": "All"}
     if not inbound.message_id_derived:
         original = f"<{inbound.message_id}>"
         references = [f"<{ref}>" for ref in references_of(inbound.raw_bytes)]
         headers["In-Reply-To"] = original
         headers["References"] = " ".join([*references[-10:], original])
-    message = EmailMessage(subject, body, to=[letter.email], headers=headers)
-    try:
-        message.send()
-    except Exception:
-        claim.delete()
-        raise
-    return True
-
-
-def forget_acknowledgements_before(when):
-    """Addresses are personal data: keep them only as long as the daily limit needs them."""
-    return EmailAcknowledgement.objects.filter(sent_at__lt=when).delete()[0]
+    message = desk_mail(
+        subject,
+        body,
+        letter.email,
+        letter_id=letter.pk,
+        kind="ack",
+        auto="auto-replied",
+        headers=headers,
+    )
+    return send_claimed(message, release=claim.delete)

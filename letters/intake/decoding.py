@@ -208,6 +208,17 @@ def msg_ids(value: str) -> list[str]:
     return [i for i in ids if i]
 
 
+def normalise_address(value: str, *, drop_tag: bool = False) -> str:
+    """An address as the desk compares addresses: trimmed, without angle brackets, lower case.
+    With drop_tag, also without the +tag of its local part (letters+slug@x is letters@x)."""
+    address = (value or "").strip().strip("<>").lower()
+    if drop_tag:
+        local, at, domain = address.rpartition("@")
+        if at:
+            address = f"{local.partition('+')[0]}@{domain}"
+    return address
+
+
 def addresses(values: list[str]) -> list[str]:
     out: list[str] = []
     for v in values:
@@ -219,7 +230,7 @@ def addresses(values: list[str]) -> list[str]:
         if not found:
             found = ADDR_RE.findall(v)
         for a in found:
-            a = a.strip().strip("<>").lower()
+            a = normalise_address(a)
             if a and a not in out:
                 out.append(a)
     return out
@@ -242,7 +253,7 @@ def parse_from(value: str) -> tuple[str, str]:
     name = decode_header_value(name).strip().strip("\"'").strip()
     if name.lower() == addr.lower():
         name = ""
-    return name, addr.strip().lower()
+    return name, normalise_address(addr)
 
 
 def parse_date(value: str) -> datetime | None:

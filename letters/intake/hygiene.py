@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from .decoding import ADDR_RE, decode_header_value
+from .decoding import ADDR_RE, decode_header_value, normalise_address
 
 _OOO_SUBJECT = re.compile(
     r"^\s*(?:out of (?:the )?office|automatic reply|auto(?:matic)?[- ]?(?:reply|response)"
@@ -15,14 +15,6 @@ _OOO_SUBJECT = re.compile(
     r"|away from (?:the|my) office)",
     re.IGNORECASE,
 )
-
-
-def norm_address(addr: str) -> str:
-    addr = addr.strip().strip("<>").lower()
-    local, at, domain = addr.rpartition("@")
-    if not at:
-        return addr
-    return local.split("+", 1)[0] + "@" + domain
 
 
 def auto_reason(
@@ -37,10 +29,10 @@ def auto_reason(
         return v[0].strip().lower() if v else ""
 
     if own:
-        if norm_address(from_addr) in own:
+        if normalise_address(from_addr, drop_tag=True) in own:
             return "loop"
         for xl in h.get("x-loop", []):
-            if any(norm_address(a) in own for a in ADDR_RE.findall(xl)):
+            if any(normalise_address(a, drop_tag=True) in own for a in ADDR_RE.findall(xl)):
                 return "loop"
     local = from_addr.split("@", 1)[0]
     return_path = first("return-path")

@@ -14,7 +14,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from ..models import WayIn
-from .receive import StorageUnavailable, store_email
+from .store import StorageUnavailable, receive_email
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def _poll(client, config, result):
                 if raw is None:
                     continue  # Moved or expunged by another poller meanwhile.
                 result.fetched += 1
-                _, created = store_email(raw, way_in=WayIn.IMAP)
+                _, created = receive_email(raw, way_in=WayIn.IMAP)
                 if created:
                     result.stored += 1
                 else:

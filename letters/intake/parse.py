@@ -15,16 +15,13 @@ Parser policy, chosen by measurement.  Command (5,000 generated letters,
     policy.default equivalent (message_from_bytes + header objects +
         get_body/get_content + iter_attachments):                      859 msg/s
 
-(The brief quoted ~235 msg/s for policy.default; we measured 859 msg/s for
-the equivalent work here, still about 4x slower than the compat32 path.)
-
 ``policy.default`` builds header objects and re-parses them on every access,
 so we use ``compat32`` and decode only the headers we need (RFC 2047 by hand,
 tolerant of unknown charsets, 8-bit bytes and split multi-byte characters).
 
 This module holds the public types, the MIME walk and ``parse_email``; the
 pieces it calls live beside it: ``decoding`` (charsets, headers, addresses,
-dates), ``text`` (HTML to text, quotes, signatures, footers, URLs),
+dates), ``plain_text`` (HTML to text, quotes, signatures, footers, URLs),
 ``signoff`` (name, town, address and phone under the letter), ``attachments``
 (.docx/.odt/.txt text) and ``hygiene`` (auto-replies, bounces, lists, loops,
 suspect mail).
@@ -32,7 +29,6 @@ suspect mail).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -48,12 +44,13 @@ from .decoding import (
     decode_header_value,
     fix_8bit,
     msg_ids,
+    normalise_address,
     parse_date,
     parse_from,
 )
-from .hygiene import auto_reason, norm_address, suspect_reasons
+from .hygiene import auto_reason, suspect_reasons
+from .plain_text import CONTROL, find_urls, html_to_text, strip_quotes, tidy
 from .signoff import extract_signoff
-from .text import CONTROL, find_urls, html_to_text, strip_quotes, tidy
 
 __all__ = ["Attachment", "ParseError", "ParsedEmail", "decode_bytes", "parse_email"]
 
@@ -75,9 +72,6 @@ class Attachment:
 
 @dataclass
 class ParsedEmail:
-    message_id: str
-    message_id_derived: bool
-    checksum: str
     subject: str
     from_name: str
     from_address: str
@@ -86,7 +80,6 @@ class ParsedEmail:
     in_reply_to: str
     references: list[str]
     body: str
-    body_source: str
     signoff_name: str = ""
     signoff_town: str = ""
     signoff_address: str = ""
@@ -95,9 +88,8 @@ class ParsedEmail:
     urls: list[str] = field(default_factory=list)
     auto_reason: str = ""
     suspect_reasons: list[str] = field(default_factory=list)
-    received_count: int = 0
-    # Extra (not in the original brief): envelope recipients seen in
-    # Delivered-To / X-Original-To / Envelope-To, for letters that were Bcc'd.
+    # Envelope recipients seen in Delivered-To / X-Original-To / Envelope-To (letters that
+    # were Bcc'd), plus those the way in reported.
     delivered_to: list[str] = field(default_factory=list)
 
 
@@ -272,67 +264,63 @@ def parse_email(
     max_depth: int = 10,
     max_attachment_bytes: int = 10 * MB,
 ) -> ParsedEmail:
+    """Parse one raw message into a ParsedEmail; raises only ParseError."""
+    msg = _read(raw, max_bytes=max_bytes, max_depth=max_depth)
+    h = _headers(msg)
+    leaves = _collect(msg, max_parts, max_depth)
+    body_text, hrefs = _body_text(leaves)
+    attachments = _attachments(leaves)
+    cleaned, sig = strip_quotes(body_text) if body_text.strip() else ("", "")
+    # A letter sent as a document: empty body, or a short "please see attached" note.
+    if not cleaned or (len(cleaned) < 400 and "attach" in cleaned.lower()):
+        text = _text_from_attachments(attachments, max_attachment_bytes)
+        if text:
+            body_text, hrefs = text, []
+            cleaned, sig = strip_quotes(text)
+    if not body_text.strip():
+        raise ParseError("no letter text found")
+    body, signoff = _body_and_signoff(body_text, cleaned, sig)
+    own = {normalise_address(a, drop_tag=True) for a in own_addresses if a}
+    return _parsed(h, msg, body, signoff, body_text, hrefs, [a for a, _, _ in attachments], own)
+
+
+def _read(raw: bytes, *, max_bytes: int, max_depth: int) -> Message:
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogateescape")
     raw = bytes(raw)
     if len(raw) > max_bytes:
         raise ParseError(f"message too large ({_size(len(raw))}, limit {_size(max_bytes)})")
-    checksum = hashlib.sha256(raw).hexdigest()
     try:
-        msg = _PARSER.parsebytes(raw)
+        return _PARSER.parsebytes(raw)
     except RecursionError:
         raise ParseError(f"nesting too deep (more than {max_depth} levels)") from None
-    h = _headers(msg)
 
-    def one(name: str) -> str:
-        v = h.get(name)
-        return decode_header_value(v[0]) if v else ""
 
-    ids = msg_ids(fix_8bit(h.get("message-id", [""])[0]))
-    if ids:
-        message_id, derived = ids[0][:995], False
-    else:
-        message_id, derived = f"derived-{checksum[:32]}@letters.invalid", True
-    from_name, from_address = parse_from(h.get("from", [""])[0])
-    to_addresses = addresses(h.get("to", []) + h.get("cc", []))
-    delivered = addresses(
-        h.get("delivered-to", []) + h.get("x-original-to", []) + h.get("envelope-to", [])
-    )
-    in_reply = msg_ids(fix_8bit(h.get("in-reply-to", [""])[0]))
-    refs = msg_ids(fix_8bit(" ".join(h.get("references", []))))
-
-    leaves = _collect(msg, max_parts, max_depth)
-    ctype_root = msg.get_content_type()
-    try:
-        report_type = str(msg.get_param("report-type") or "").lower()
-    except Exception:  # noqa: BLE001
-        report_type = ""
-
-    # --- choose the letter text -------------------------------------------
-    body_text = ""
-    source = ""
-    hrefs: list[str] = []
+def _body_text(leaves: list[_Leaf]) -> tuple[str, list[str]]:
+    """The letter's text, and the links of its HTML: the plain parts, else the HTML parts
+    turned into text; those of an attached message only if the message itself has none."""
     for inside in (False, True):
         texts = [lf for lf in leaves if not lf.is_attachment and lf.inside_message == inside]
         plain = [t for t in (_part_text(lf.part) for lf in texts if lf.ctype == "text/plain")]
         plain = [t for t in plain if t.strip()]
         if plain:
-            body_text, source = "\n\n".join(plain), "text/plain"
-            break
-        htmls = [lf for lf in texts if lf.ctype == "text/html"]
-        converted = []
-        for lf in htmls:
-            t, links = html_to_text(_part_text(lf.part))
-            if t.strip():
-                converted.append(t)
+            return "\n\n".join(plain), []
+        converted, hrefs = [], []
+        for lf in texts:
+            if lf.ctype != "text/html":
+                continue
+            text, links = html_to_text(_part_text(lf.part))
+            if text.strip():
+                converted.append(text)
                 hrefs.extend(links)
         if converted:
-            body_text, source = "\n\n".join(converted), "text/html"
-            break
+            return "\n\n".join(converted), hrefs
+    return "", []
 
-    # --- attachments --------------------------------------------------------
-    attachments: list[Attachment] = []
-    att_data: list[tuple[Attachment, bytes, str | None]] = []
+
+def _attachments(leaves: list[_Leaf]) -> list[tuple[Attachment, bytes, str | None]]:
+    """Each attachment of the message itself, with its bytes and charset."""
+    found = []
     for i, lf in enumerate(leaves):
         if not lf.is_attachment or lf.inside_message:
             continue
@@ -345,30 +333,26 @@ def parse_email(
         else:
             data = _payload_bytes(lf.part)
             name = lf.filename or f"attachment-{i + 1}"
-        a = Attachment(filename=name, content_type=lf.ctype, size=len(data), text_extracted=False)
-        attachments.append(a)
-        att_data.append((a, data, _charset(lf.part)))
+        attachment = Attachment(filename=name, content_type=lf.ctype, size=len(data))
+        found.append((attachment, data, _charset(lf.part)))
+    return found
 
-    cleaned, sig = strip_quotes(body_text) if body_text.strip() else ("", "")
-    # A letter sent as a document: empty body, or a short "please see attached" note.
-    wants_attachment = not cleaned or (len(cleaned) < 400 and "attach" in cleaned.lower())
-    if wants_attachment:
-        for a, data, cs in att_data:
-            kind = attachment_kind(a.filename, a.content_type)
-            if kind is None or a.size > max_attachment_bytes:
-                continue
-            text = attachment_text(kind, data, cs)
-            if text.strip():
-                a.text_extracted = True
-                body_text, source = text, f"attachment:{a.filename}"
-                hrefs = []
-                cleaned, sig = strip_quotes(text)
-                break
 
-    if not body_text.strip():
-        raise ParseError("no letter text found")
+def _text_from_attachments(attachments, max_attachment_bytes: int) -> str:
+    """The text of the first document attachment that has some (marked text_extracted)."""
+    for attachment, data, charset in attachments:
+        kind = attachment_kind(attachment.filename, attachment.content_type)
+        if kind is None or attachment.size > max_attachment_bytes:
+            continue
+        text = attachment_text(kind, data, charset)
+        if text.strip():
+            attachment.text_extracted = True
+            return text
+    return ""
 
-    urls = find_urls(body_text, hrefs)
+
+def _body_and_signoff(body_text: str, cleaned: str, sig: str):
+    """The letter without its sign-off, and the sign-off (name, town, address, phone)."""
     body, signoff = extract_signoff(cleaned)
     if not signoff.name and sig:
         _, sig_signoff = extract_signoff("\n\n" + sig)
@@ -377,29 +361,38 @@ def parse_email(
     if not body:
         # Everything looked like quote/signature: better to show the editor something.
         body = tidy(CONTROL.sub("", body_text.replace("\r\n", "\n")))
+    return body, signoff
 
-    own = {norm_address(a) for a in own_addresses if a}
+
+def _parsed(h, msg, body, signoff, body_text, hrefs, attachments, own) -> ParsedEmail:
+    def one(name: str) -> str:
+        v = h.get(name)
+        return decode_header_value(v[0]) if v else ""
+
+    from_name, from_address = parse_from(h.get("from", [""])[0])
+    in_reply = msg_ids(fix_8bit(h.get("in-reply-to", [""])[0]))
+    try:
+        report_type = str(msg.get_param("report-type") or "").lower()
+    except Exception:  # noqa: BLE001
+        report_type = ""
     return ParsedEmail(
-        message_id=message_id,
-        message_id_derived=derived,
-        checksum=checksum,
         subject=one("subject"),
         from_name=from_name,
         from_address=from_address,
-        to_addresses=to_addresses,
+        to_addresses=addresses(h.get("to", []) + h.get("cc", [])),
         date=parse_date(h.get("date", [""])[0]),
         in_reply_to=in_reply[0] if in_reply else "",
-        references=refs,
+        references=msg_ids(fix_8bit(" ".join(h.get("references", [])))),
         body=body,
-        body_source=source,
         signoff_name=signoff.name,
         signoff_town=signoff.town,
         signoff_address=signoff.address,
         signoff_phone=signoff.phone,
         attachments=attachments,
-        urls=urls,
-        auto_reason=auto_reason(h, ctype_root, report_type, from_address, own),
+        urls=find_urls(body_text, hrefs),
+        auto_reason=auto_reason(h, msg.get_content_type(), report_type, from_address, own),
         suspect_reasons=suspect_reasons(h),
-        received_count=len(h.get("received", [])),
-        delivered_to=delivered,
+        delivered_to=addresses(
+            h.get("delivered-to", []) + h.get("x-original-to", []) + h.get("envelope-to", [])
+        ),
     )

@@ -4,7 +4,11 @@ Postfix's pipe(8) treats every exit code but 0 and EX_TEMPFAIL (75) as a permane
 and bounces the letter to its writer, so nothing here may end with any other code.
 """
 
+import argparse
+import os
 import sys
+
+import django
 
 EX_OK = 0
 EX_TEMPFAIL = 75
@@ -24,10 +28,12 @@ def read_message(stream, limit):
 def deliver(stdin, stdout, *, sender=None, recipients=()):
     """Store the message on `stdin`; return the exit code for the MTA."""
     try:
+        # Imported here, not at the top: `python -m letters.intake.pipe` loads this module
+        # before Django is set up, and a broken settings file must still end in exit 75.
         from django.conf import settings
 
         from ..models import WayIn
-        from .receive import NULL_SENDER, StorageUnavailable, store_email
+        from .store import NULL_SENDER, StorageUnavailable, receive_email
 
         raw, total = read_message(stdin, settings.LETTERS_INBOUND_MAX_BYTES)
         if not raw.strip():
@@ -35,7 +41,7 @@ def deliver(stdin, stdout, *, sender=None, recipients=()):
             return EX_OK
         envelope_from = (sender or NULL_SENDER) if sender is not None else ""
         try:
-            row, created = store_email(
+            row, created = receive_email(
                 raw,
                 way_in=WayIn.PIPE,
                 envelope_from=envelope_from,
@@ -57,17 +63,11 @@ def deliver(stdin, stdout, *, sender=None, recipients=()):
 
 def main():
     """`python -m letters.intake.pipe`: the same, guarded even against broken settings."""
-    import argparse
-
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--sender")
     parser.add_argument("--recipient", action="append", default=[])
     try:
         args, _ = parser.parse_known_args()
-        import os
-
-        import django
-
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reaction_letters.settings")
         django.setup()
     except BaseException as exc:  # noqa: BLE001

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .text import tidy
+from .plain_text import tidy
 
 _VALEDICTION = re.compile(
     r"^(?:yours(?: (?:sincerely|faithfully|truly|ever|aye|respectfully))?|sincerely(?: yours)?"

@@ -1,6 +1,6 @@
 """The SMTP listener: accepts mail for the desk's addresses and stores it before saying 250.
 
-A thin aiosmtpd handler over receive.store_email. Answers: 550 for any other recipient, 552
+A thin aiosmtpd handler over store.receive_email. Answers: 550 for any other recipient, 552
 over the size limit (aiosmtpd enforces data_size_limit), 250 only once the raw message is
 committed, 451 when it cannot be stored (the sending server keeps it and retries).
 """
@@ -15,7 +15,8 @@ from django.conf import settings
 from django.db import close_old_connections, connections
 
 from ..models import WayIn
-from .receive import NULL_SENDER, StorageUnavailable, store_email
+from .decoding import normalise_address
+from .store import NULL_SENDER, StorageUnavailable, receive_email
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +24,8 @@ log = logging.getLogger(__name__)
 def accepts_recipient(address, inbound_addresses=None):
     """True for an inbound address, or its +tag variant (letters+<slug>@...)."""
     inbound = inbound_addresses or settings.LETTERS_INBOUND_ADDRESSES
-    local, at, domain = (address or "").strip().strip("<>").lower().rpartition("@")
-    if not at:
-        return False
-    return f"{local.partition('+')[0]}@{domain}" in inbound
+    address = normalise_address(address, drop_tag=True)
+    return "@" in address and address in inbound
 
 
 class LettersHandler:
@@ -65,7 +64,9 @@ class LettersHandler:
     @staticmethod
     def _store(raw, sender, recipients):
         close_old_connections()
-        return store_email(raw, way_in=WayIn.SMTP, envelope_from=sender, envelope_to=recipients)[0]
+        return receive_email(raw, way_in=WayIn.SMTP, envelope_from=sender, envelope_to=recipients)[
+            0
+        ]
 
 
 class LettersSMTP(SMTP):

@@ -23,7 +23,7 @@ from anymail.webhooks.sparkpost import SparkPostInboundWebhookView
 from django.http import HttpRequest, HttpResponse
 
 from ..models import WayIn
-from .receive import StorageUnavailable, store_email
+from .store import StorageUnavailable, receive_email
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class _StoreInbound:
     def send(sender, event, esp_name, **kwargs):
         message = event.message
         recipient = getattr(message, "envelope_recipient", None)
-        store_email(
+        receive_email(
             raw_message(event),
             way_in=WayIn.WEBHOOK,
             envelope_from=getattr(message, "envelope_sender", None) or "",

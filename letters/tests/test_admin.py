@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from letters import moderation
-from letters.intake.receive import process_inbound_email, receive_email
+from letters.intake.process import process_inbound_email
+from letters.intake.store import receive_email
 from letters.models import InboundEmail, Letter, LetterEvent, Note, Status, WayIn
 from letters.tests.factories import (
     editor,
@@ -372,7 +373,7 @@ def test_an_emailed_letter_shows_its_raw_message_as_text_only(
         b"Dear Editor, <script>alert(1)</script> caf\xe9 trains are late.\r\n\r\nAnn Reader\r\nLeeds\r\n"
     )
     with django_capture_on_commit_callbacks(execute=False):
-        inbound = receive_email(raw, way_in=WayIn.PIPE)
+        inbound, _ = receive_email(raw, way_in=WayIn.PIPE)
     process_inbound_email(inbound.pk)
     letter = Letter.objects.get()
 

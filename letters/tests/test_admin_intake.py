@@ -3,7 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from letters.intake.receive import process_inbound_email, receive_email
+from letters.intake.process import process_inbound_email
+from letters.intake.store import receive_email
 from letters.models import InboundEmail, InboundStatus, Letter, WayIn
 
 from .factories import eml, make_message, post_admin_action
@@ -14,7 +15,7 @@ CHANGELIST = reverse("admin:letters_inboundemail_changelist")
 
 
 def stored(raw):
-    row = receive_email(raw, way_in=WayIn.PIPE)
+    row, _ = receive_email(raw, way_in=WayIn.PIPE)
     process_inbound_email(row.pk)
     return InboundEmail.objects.get(pk=row.pk)
 

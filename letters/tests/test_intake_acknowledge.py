@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from letters import tasks
 from letters.intake.acknowledge import send_acknowledgement
-from letters.intake.receive import process_inbound_email, receive_email
+from letters.intake.process import process_inbound_email
+from letters.intake.store import receive_email
 from letters.models import EmailAcknowledgement, InboundEmail, WayIn
 
 from .factories import eml, make_message
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 def accepted(raw, **envelope):
-    row = receive_email(raw, way_in=WayIn.PIPE, **envelope)
+    row, _ = receive_email(raw, way_in=WayIn.PIPE, **envelope)
     process_inbound_email(row.pk)
     return InboundEmail.objects.get(pk=row.pk)
 
@@ -41,7 +42,7 @@ def test_the_acknowledgement_is_enqueued_after_an_accepted_letter(
     django_capture_on_commit_callbacks, settings
 ):
     settings.LETTERS_EMAIL_ACKNOWLEDGE = True
-    row = receive_email(make_message(), way_in=WayIn.PIPE)
+    row, _ = receive_email(make_message(), way_in=WayIn.PIPE)
     with mock.patch.object(tasks.send_email_acknowledgement, "apply_async") as apply_async:
         with django_capture_on_commit_callbacks(execute=True):
             process_inbound_email(row.pk)
@@ -52,7 +53,7 @@ def test_no_acknowledgement_is_enqueued_when_switched_off(
     django_capture_on_commit_callbacks, settings
 ):
     settings.LETTERS_EMAIL_ACKNOWLEDGE = False
-    row = receive_email(make_message(), way_in=WayIn.PIPE)
+    row, _ = receive_email(make_message(), way_in=WayIn.PIPE)
     with mock.patch.object(tasks.send_email_acknowledgement, "apply_async") as apply_async:
         with django_capture_on_commit_callbacks(execute=True):
             process_inbound_email(row.pk)

@@ -8,7 +8,9 @@ from django.utils import timezone
 
 from letters import notifications
 from letters.intake.acknowledge import send_acknowledgement
-from letters.intake.receive import import_messages, process_inbound_email, receive_email
+from letters.intake.archive import import_messages
+from letters.intake.process import process_inbound_email
+from letters.intake.store import receive_email
 from letters.models import Channel, InboundEmail, InboundStatus, Letter, LetterEvent, Status, WayIn
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +55,7 @@ def reply(message_id, to_id, *, references=None, in_reply_to=True, **kwargs):
 
 
 def arrive(raw):
-    row = receive_email(raw, way_in=WayIn.PIPE)
+    row, _ = receive_email(raw, way_in=WayIn.PIPE)
     process_inbound_email(row.pk, acknowledge=False)
     return InboundEmail.objects.get(pk=row.pk)
 

@@ -13,7 +13,7 @@ from imapclient import IMAPClient
 from letters import tasks
 from letters.intake import imap
 from letters.intake.imap import STORED_KEYWORD, ImapConfig, poll_imap
-from letters.intake.receive import StorageUnavailable
+from letters.intake.store import StorageUnavailable
 from letters.models import InboundEmail, WayIn
 
 from . import dovecot_intake
@@ -104,7 +104,7 @@ def test_new_messages_are_stored_then_flagged_and_not_fetched_again(dovecot, mai
 
 def test_a_message_that_cannot_be_stored_is_left_unflagged_for_the_next_poll(dovecot, mailbox):
     mailbox(make_message(message_id="<imap-3@example.org>"))
-    with mock.patch.object(imap, "store_email", side_effect=StorageUnavailable("db down")):
+    with mock.patch.object(imap, "receive_email", side_effect=StorageUnavailable("db down")):
         result = poll_imap(config(dovecot))
     assert "could not store" in result.error
     assert not any(STORED_KEYWORD.encode() in f for f in server_flags(mailbox.client).values())

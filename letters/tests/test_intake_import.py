@@ -7,7 +7,7 @@ from email.utils import parsedate_to_datetime
 import pytest
 from django.core.management import call_command
 
-from letters.intake.receive import import_messages
+from letters.intake.archive import import_messages
 from letters.models import InboundEmail, InboundStatus, Letter, LetterEvent, Status, WayIn
 
 from .factories import eml, make_four_day_week_article, make_message
@@ -56,7 +56,7 @@ def test_a_maildir_folder_is_imported(tmp_path, capsys):
 
 
 def test_an_archive_message_already_received_by_the_pipe_is_a_duplicate():
-    from letters.intake.receive import receive_email
+    from letters.intake.store import receive_email
 
     receive_email(eml("plain.eml"), way_in=WayIn.PIPE)
     summary = import_messages([eml("plain.eml"), eml("html_only.eml")], batch_size=10)
@@ -81,16 +81,16 @@ def test_imported_letters_are_matched_to_their_articles():
 
 
 def test_a_message_that_crashes_the_parser_fails_alone(monkeypatch):
-    from letters.intake import receive
+    from letters.intake import process
 
-    real = receive.parse_email
+    real = process.parse_email
 
     def fragile(raw, **kwargs):
         if b"boom" in raw:
             raise ValueError("boom")
         return real(raw, **kwargs)
 
-    monkeypatch.setattr(receive, "parse_email", fragile)
+    monkeypatch.setattr(process, "parse_email", fragile)
     summary = import_messages(
         [make_message(message_id="<x@e.org>", body="boom\n"), make_message()], batch_size=10
     )

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 
 from letters.intake import pipe
-from letters.intake.receive import StorageUnavailable
+from letters.intake.store import StorageUnavailable
 from letters.models import InboundEmail, WayIn
 
 from .factories import eml
@@ -78,7 +78,7 @@ def test_the_pipe_command_exits_75_not_2_for_bad_arguments():
 
 
 def test_an_empty_sender_argument_means_the_null_sender():
-    with mock.patch("letters.intake.receive.store_email") as store:
+    with mock.patch("letters.intake.store.receive_email") as store:
         store.return_value = (mock.Mock(pk=1), True)
         code = pipe.deliver(io.BytesIO(b"Subject: x\r\n\r\nhi\r\n"), io.StringIO(), sender="")
     assert code == 0
@@ -87,11 +87,11 @@ def test_an_empty_sender_argument_means_the_null_sender():
 
 def test_any_unexpected_error_is_a_temporary_failure_not_a_bounce():
     out = io.StringIO()
-    with mock.patch("letters.intake.receive.store_email", side_effect=RuntimeError("bug")):
+    with mock.patch("letters.intake.store.receive_email", side_effect=RuntimeError("bug")):
         assert pipe.deliver(io.BytesIO(b"Subject: x\r\n\r\nhi\r\n"), out) == 75
     assert out.getvalue().startswith("4.3.0")
     with mock.patch(
-        "letters.intake.receive.store_email", side_effect=StorageUnavailable("disk full")
+        "letters.intake.store.receive_email", side_effect=StorageUnavailable("disk full")
     ):
         assert pipe.deliver(io.BytesIO(b"Subject: x\r\n\r\nhi\r\n"), io.StringIO()) == 75
 

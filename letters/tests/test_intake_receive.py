@@ -9,16 +9,10 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from letters import tasks
-from letters.intake import receive
-from letters.intake.receive import (
-    StorageUnavailable,
-    identify,
-    process_again,
-    process_inbound_email,
-    purge_raw,
-    receive_email,
-    store_email,
-)
+from letters.intake import process
+from letters.intake.identify import identify
+from letters.intake.process import process_again, process_inbound_email
+from letters.intake.store import StorageUnavailable, receive_email
 from letters.models import (
     Channel,
     InboundEmail,
@@ -28,6 +22,7 @@ from letters.models import (
     Status,
     WayIn,
 )
+from letters.retention import purge_raw_email
 
 from .factories import eml, make_article, make_four_day_week_article, make_message
 
@@ -35,7 +30,7 @@ pytestmark = pytest.mark.django_db
 
 
 def receive_and_process(raw, way_in=WayIn.PIPE, **envelope):
-    row = receive_email(raw, way_in=way_in, **envelope)
+    row, _ = receive_email(raw, way_in=way_in, **envelope)
     process_inbound_email(row.pk)
     row.refresh_from_db()
     return row
@@ -43,8 +38,8 @@ def receive_and_process(raw, way_in=WayIn.PIPE, **envelope):
 
 def test_the_raw_message_is_stored_exactly_before_any_parsing():
     raw = make_message() + b"\x00\xff binary tail\r\n"
-    with mock.patch.object(receive, "parse_email", side_effect=AssertionError("parsed")):
-        row = receive_email(raw, way_in=WayIn.PIPE, envelope_to=["letters@reaction.life"])
+    with mock.patch.object(process, "parse_email", side_effect=AssertionError("parsed")):
+        row, _ = receive_email(raw, way_in=WayIn.PIPE, envelope_to=["letters@reaction.life"])
     row = InboundEmail.objects.get(pk=row.pk)
     assert row.raw_bytes == raw
     assert row.status == InboundStatus.PENDING
@@ -58,7 +53,7 @@ def test_processing_is_enqueued_only_after_the_message_is_committed(
 ):
     with mock.patch.object(tasks.process_inbound_email, "apply_async") as apply_async:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            row = receive_email(make_message(), way_in=WayIn.PIPE)
+            row, _ = receive_email(make_message(), way_in=WayIn.PIPE)
         apply_async.assert_not_called()
         for callback in callbacks:
             callback()
@@ -98,8 +93,8 @@ def test_the_same_message_twice_by_two_ways_in_makes_one_row_and_one_letter():
 
 def test_a_message_without_message_id_gets_one_derived_from_its_checksum_and_dedupes():
     raw = eml("no_message_id.eml")
-    first = receive_email(raw, way_in=WayIn.PIPE)
-    again = receive_email(raw, way_in=WayIn.IMAP)
+    first, _ = receive_email(raw, way_in=WayIn.PIPE)
+    again, _ = receive_email(raw, way_in=WayIn.IMAP)
     assert first.pk == again.pk
     assert first.message_id_derived
     assert first.message_id.startswith("derived-" + first.checksum[:32])
@@ -115,8 +110,16 @@ def test_the_same_message_id_with_other_bytes_is_kept_flagged_and_makes_no_secon
     assert InboundEmail.objects.get(pk=first.pk).message_id_reused
     assert second.status == InboundStatus.REJECTED
     assert "duplicate" in second.reason
-    assert second.letter_id == first.letter_id
     assert Letter.objects.count() == 1
+
+
+def test_a_rejected_duplicate_names_the_earlier_letter_but_is_not_linked_to_it():
+    first = receive_and_process(make_message())
+    relayed = b"Received: from relay.example.net by mx.reaction.life\r\n" + make_message()
+    second = receive_and_process(relayed, WayIn.IMAP)
+    assert second.letter_id is None  # it made no letter: only the first copy did
+    assert f"inbound email #{first.pk}, which made letter #{first.letter_id}" in second.reason
+    assert list(Letter.objects.get(pk=first.letter_id).inbound_emails.all()) == [first]
 
 
 def test_the_same_message_id_with_a_different_text_makes_a_suspect_letter():
@@ -129,21 +132,21 @@ def test_the_same_message_id_with_a_different_text_makes_a_suspect_letter():
 
 
 def test_processing_twice_makes_one_letter_and_the_second_run_does_nothing():
-    row = receive_email(make_message(), way_in=WayIn.PIPE)
+    row, _ = receive_email(make_message(), way_in=WayIn.PIPE)
     assert process_inbound_email(row.pk) == InboundStatus.ACCEPTED
     assert process_inbound_email(row.pk) is None
     assert Letter.objects.count() == 1
 
 
 def test_a_worker_that_dies_midway_leaves_no_letter_and_the_retry_makes_one():
-    row = receive_email(make_message(), way_in=WayIn.PIPE)
-    real = receive.moderation.receive_by_email
+    row, _ = receive_email(make_message(), way_in=WayIn.PIPE)
+    real = process.moderation.receive_by_email
 
     def create_then_die(letter, **kwargs):
         real(letter, **kwargs)
         raise SystemExit("worker killed")
 
-    with mock.patch.object(receive.moderation, "receive_by_email", side_effect=create_then_die):
+    with mock.patch.object(process.moderation, "receive_by_email", side_effect=create_then_die):
         with pytest.raises(SystemExit):
             process_inbound_email(row.pk)
     assert Letter.objects.count() == 0
@@ -152,16 +155,16 @@ def test_a_worker_that_dies_midway_leaves_no_letter_and_the_retry_makes_one():
     # A retry straight away finds it claimed; once the claim is stale it is taken over.
     assert process_inbound_email(row.pk) is None
     InboundEmail.objects.filter(pk=row.pk).update(
-        claimed_at=timezone.now() - receive.PROCESSING_TIMEOUT - timedelta(seconds=1)
+        claimed_at=timezone.now() - process.PROCESSING_TIMEOUT - timedelta(seconds=1)
     )
     assert process_inbound_email(row.pk) == InboundStatus.ACCEPTED
     assert Letter.objects.count() == 1
 
 
 def test_a_worker_presumed_dead_that_finishes_late_makes_no_second_letter():
-    row = receive_email(make_message(), way_in=WayIn.PIPE)
-    late = timezone.now() - receive.PROCESSING_TIMEOUT - timedelta(seconds=1)
-    real_claim = receive.claim
+    row, _ = receive_email(make_message(), way_in=WayIn.PIPE)
+    late = timezone.now() - process.PROCESSING_TIMEOUT - timedelta(seconds=1)
+    real_claim = process.claim
 
     def claim_then_lose_it(inbound_id):
         claimed_at = real_claim(inbound_id)
@@ -170,7 +173,7 @@ def test_a_worker_presumed_dead_that_finishes_late_makes_no_second_letter():
         assert real_claim(inbound_id) is not None
         return claimed_at
 
-    with mock.patch.object(receive, "claim", side_effect=claim_then_lose_it):
+    with mock.patch.object(process, "claim", side_effect=claim_then_lose_it):
         assert process_inbound_email(row.pk) is None
     assert Letter.objects.count() == 0
 
@@ -240,7 +243,7 @@ def test_spam_verdicts_and_failed_dmarc_mark_the_letter_suspect():
 @override_settings(LETTERS_INBOUND_MAX_BYTES=2048)
 def test_an_oversize_message_is_rejected_and_only_its_headers_are_kept():
     raw = make_message(body="word " * 2000)
-    row = receive_email(raw, way_in=WayIn.PIPE)
+    row, _ = receive_email(raw, way_in=WayIn.PIPE)
     row.refresh_from_db()
     assert row.status == InboundStatus.REJECTED
     assert "too large" in row.reason
@@ -257,17 +260,17 @@ def test_a_message_with_no_text_is_rejected_with_a_reason():
 
 
 def test_a_crash_while_parsing_marks_that_message_failed():
-    row = receive_email(make_message(), way_in=WayIn.PIPE)
-    with mock.patch.object(receive, "parse_email", side_effect=ValueError("boom")):
+    row, _ = receive_email(make_message(), way_in=WayIn.PIPE)
+    with mock.patch.object(process, "parse_email", side_effect=ValueError("boom")):
         assert process_inbound_email(row.pk) == InboundStatus.FAILED
     row.refresh_from_db()
     assert "ValueError: boom" in row.reason
 
 
 def test_a_crash_while_saving_the_letter_marks_that_message_failed_not_processing():
-    row = receive_email(make_message(), way_in=WayIn.PIPE)
+    row, _ = receive_email(make_message(), way_in=WayIn.PIPE)
     with mock.patch.object(
-        receive.moderation, "receive_by_email", side_effect=ValueError("cannot store")
+        process.moderation, "receive_by_email", side_effect=ValueError("cannot store")
     ):
         assert process_inbound_email(row.pk) == InboundStatus.FAILED
     row.refresh_from_db()
@@ -283,7 +286,7 @@ def test_a_nul_character_in_the_headers_does_not_stop_the_letter():
     raw = make_message(
         subject="=?utf-8?q?Trains=00_late?=", sender="=?utf-8?q?Ann=00?= <ann@example.org>"
     )
-    row = receive_email(raw, way_in=WayIn.PIPE)
+    row, _ = receive_email(raw, way_in=WayIn.PIPE)
     assert process_inbound_email(row.pk) == InboundStatus.ACCEPTED
     letter = Letter.objects.get()
     assert "\x00" not in letter.subject + letter.name
@@ -298,8 +301,8 @@ def test_a_database_failure_while_storing_raises_storage_unavailable():
 
 
 def test_process_again_requeues_a_failed_message_and_it_then_makes_a_letter():
-    row = receive_email(make_message(), way_in=WayIn.PIPE)
-    with mock.patch.object(receive, "parse_email", side_effect=ValueError("boom")):
+    row, _ = receive_email(make_message(), way_in=WayIn.PIPE)
+    with mock.patch.object(process, "parse_email", side_effect=ValueError("boom")):
         process_inbound_email(row.pk)
     assert process_again([row.pk]) == 1
     assert process_inbound_email(row.pk) == InboundStatus.ACCEPTED
@@ -371,19 +374,19 @@ def test_a_letter_about_nothing_known_is_left_unmatched_for_an_editor():
 @override_settings(LETTERS_RAW_EMAIL_RETENTION_DAYS=30)
 def test_raw_messages_are_emptied_after_the_retention_period_and_the_letter_keeps_its_text():
     row = receive_and_process(make_message())
-    assert purge_raw(now=timezone.now() + timedelta(days=29)) == 0
-    assert purge_raw(now=timezone.now() + timedelta(days=31)) == 1
+    assert purge_raw_email(now=timezone.now() + timedelta(days=29)) == 0
+    assert purge_raw_email(now=timezone.now() + timedelta(days=31)) == 1
     row.refresh_from_db()
     assert row.raw_bytes == b""
     assert row.raw_purged_at
     assert "trains are late" in row.letter.body
     # A late redelivery of the same message is still recognised.
-    assert receive_email(make_message(), way_in=WayIn.IMAP).pk == row.pk
+    assert receive_email(make_message(), way_in=WayIn.IMAP)[0].pk == row.pk
 
 
 def test_a_pending_message_whose_task_was_lost_is_enqueued_by_the_sweeper():
-    row, _ = store_email(make_message(), way_in=WayIn.PIPE)
+    row, _ = receive_email(make_message(), way_in=WayIn.PIPE)
     InboundEmail.objects.filter(pk=row.pk).update(received_at=timezone.now() - timedelta(hours=1))
     with mock.patch.object(tasks.process_inbound_email, "apply_async") as apply_async:
-        assert receive.enqueue_stuck() == 1
+        assert process.enqueue_stuck() == 1
     apply_async.assert_called_once_with(args=(row.pk,))

@@ -11,7 +11,7 @@ from unittest import mock
 import pytest
 
 from letters.intake import smtp
-from letters.intake.receive import StorageUnavailable
+from letters.intake.store import StorageUnavailable
 from letters.models import InboundEmail, WayIn
 
 from .factories import eml, make_message
@@ -86,7 +86,7 @@ def test_a_message_over_the_size_limit_without_a_declared_size_gets_552_after_da
 
 def test_a_storage_failure_gets_451_so_the_sender_retries(listener):
     with mock.patch.object(
-        smtp, "store_email", side_effect=StorageUnavailable("database unavailable")
+        smtp, "receive_email", side_effect=StorageUnavailable("database unavailable")
     ):
         with smtplib.SMTP("127.0.0.1", listener, timeout=10) as client:
             with pytest.raises(smtplib.SMTPDataError) as error:

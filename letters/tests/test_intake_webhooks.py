@@ -11,7 +11,7 @@ import pytest
 from django.test import override_settings
 
 from letters.intake import webhooks
-from letters.intake.receive import StorageUnavailable
+from letters.intake.store import StorageUnavailable
 from letters.models import InboundEmail, WayIn
 
 from .factories import eml, make_message
@@ -180,7 +180,7 @@ def test_without_a_configured_secret_every_post_is_refused(client, provider):
 @pytest.mark.parametrize("provider", sorted(POSTERS))
 def test_a_storage_failure_answers_503_so_the_provider_retries(client, provider):
     with mock.patch.object(
-        webhooks, "store_email", side_effect=StorageUnavailable("database unavailable")
+        webhooks, "receive_email", side_effect=StorageUnavailable("database unavailable")
     ):
         response = POSTERS[provider](client, eml("plain.eml"))
     assert response.status_code == 503
@@ -188,7 +188,7 @@ def test_a_storage_failure_answers_503_so_the_provider_retries(client, provider)
 
 @override_settings(ANYMAIL=ANYMAIL)
 def test_the_same_message_from_a_provider_and_the_pipe_is_stored_once(client):
-    from letters.intake.receive import receive_email
+    from letters.intake.store import receive_email
 
     raw = make_message()
     receive_email(raw, way_in=WayIn.PIPE)

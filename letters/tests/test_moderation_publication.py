@@ -56,7 +56,7 @@ def test_publishing_at_a_future_time_leaves_the_letter_approved_with_its_time():
     letter = make_approved_letter()
     at = timezone.now() + SOON
 
-    letter, changed = moderation.publish(letter.pk, at=at)
+    letter, changed = moderation.schedule(letter.pk, at=at)
 
     assert changed
     letter.refresh_from_db()
@@ -68,13 +68,13 @@ def test_scheduling_a_letter_that_is_not_approved_is_refused():
     letter = make_letter(status=Status.RECEIVED)
 
     with pytest.raises(moderation.TransitionNotAllowed):
-        moderation.publish(letter.pk, at=timezone.now() + SOON)
+        moderation.schedule(letter.pk, at=timezone.now() + SOON)
 
 
 @pytest.mark.parametrize("move", ["shortlist", "reject"])
 def test_a_scheduled_letter_taken_off_the_approved_list_loses_its_time(move):
     letter = make_approved_letter()
-    moderation.publish(letter.pk, at=timezone.now() + SOON)
+    moderation.schedule(letter.pk, at=timezone.now() + SOON)
     if move == "shortlist":
         moderation.shortlist(letter.pk)
     else:
@@ -177,7 +177,7 @@ def test_scheduling_an_edition_sets_its_time_and_publishes_nothing_yet():
     edition = make_edition([letter])
     at = timezone.now() + SOON
 
-    edition, changed = moderation.publish_edition(edition.pk, at=at)
+    edition, changed = moderation.schedule_edition(edition.pk, at=at)
 
     assert changed
     assert (edition.status, edition.publish_at) == (EditionStatus.SCHEDULED, at)
@@ -230,7 +230,7 @@ def test_publish_due_publishes_editions_and_letters_whose_time_has_come_and_no_o
     moderation.schedule_edition(due.pk, at=timezone.now() + SOON)
     moderation.schedule_edition(later.pk, at=timezone.now() + 3 * SOON)
     single = make_approved_letter()
-    moderation.publish(single.pk, at=timezone.now() + SOON)
+    moderation.schedule(single.pk, at=timezone.now() + SOON)
 
     result = moderation.publish_due(now=timezone.now() + SOON + datetime.timedelta(minutes=1))
 

@@ -127,7 +127,7 @@ def test_no_edited_version_is_sent_when_the_desk_does_not_ask(
     letter = make_approved_letter(edited_body="Cut.")
 
     with django_capture_on_commit_callbacks(execute=True):
-        moderation.publish(letter.pk, at=timezone.now() + datetime.timedelta(days=1))
+        moderation.schedule(letter.pk, at=timezone.now() + datetime.timedelta(days=1))
 
     assert enqueued == []
     assert not notifications.notify_edited_version(letter.pk)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from letters.intake.receive import import_messages
+from letters.intake.archive import import_messages
 
 
 def open_mailbox(path):

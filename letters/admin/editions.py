@@ -1,11 +1,15 @@
-"""Editions of the letters page in the admin: assemble, order, choose a lead, publish."""
+"""Editions of the letters page in the admin: assemble, order, choose a lead, publish.
+
+Status changes go through letters.moderation (publish_edition, schedule_edition,
+unschedule_edition), which records each one; the edition page shows that history."""
 
 from django.contrib import admin, messages
 from django.db import models
 from django.utils import timezone
+from django.utils.html import format_html_join
 
-from . import moderation
-from .models import Edition, EditionLetter, EditionStatus, Letter
+from .. import moderation
+from ..models import PUBLISHABLE, Edition, EditionLetter, EditionStatus, Letter
 
 
 class EditionLetterInline(admin.TabularInline):
@@ -16,7 +20,7 @@ class EditionLetterInline(admin.TabularInline):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         # Only letters that can run: a desk has hundreds of letters a day but few approved.
         if db_field.name == "letter":
-            kwargs["queryset"] = Letter.objects.filter(status__in=moderation.PUBLISHABLE).order_by(
+            kwargs["queryset"] = Letter.objects.filter(status__in=PUBLISHABLE).order_by(
                 "-decided_at", "-id"
             )
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
@@ -29,13 +33,12 @@ class EditionLetterInline(admin.TabularInline):
         return field
 
 
-@admin.register(Edition)
 class EditionAdmin(admin.ModelAdmin):
     list_display = ["__str__", "date", "status", "publish_at", "published_at", "letter_count"]
     list_filter = ["status"]
     date_hierarchy = "date"
-    fields = ["title", "date", "publish_at", "status", "published_at", "created_by"]
-    readonly_fields = ["status", "published_at", "created_by"]
+    fields = ["title", "date", "publish_at", "status", "published_at", "created_by", "history"]
+    readonly_fields = ["status", "published_at", "created_by", "history"]
     inlines = [EditionLetterInline]
     actions = ["publish_now", "schedule", "back_to_draft"]
 
@@ -45,6 +48,26 @@ class EditionAdmin(admin.ModelAdmin):
     @admin.display(description="letters", ordering="letters")
     def letter_count(self, edition):
         return edition.letters
+
+    @admin.display(description="history")
+    def history(self, edition):
+        events = edition.events.select_related("actor") if edition.pk else []
+        return (
+            format_html_join(
+                "",
+                "<div>{} &middot; {} &middot; {}{}</div>",
+                (
+                    (
+                        timezone.localtime(event.created_at).strftime("%d %b %Y %H:%M"),
+                        event.action,
+                        event.who or "-",
+                        f" &middot; {event.note}" if event.note else "",
+                    )
+                    for event in events
+                ),
+            )
+            or "-"
+        )
 
     def has_publish_permission(self, request):
         return moderation.can(request.user, "publish")

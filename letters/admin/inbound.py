@@ -2,10 +2,12 @@
 
 from django.contrib import admin, messages
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from .intake.receive import process_again
-from .models import InboundEmail, InboundStatus
+from .. import moderation
+from ..intake.process import process_again
+from ..models import InboundStatus
 
 RAW_SHOWN_BYTES = 1024 * 1024
 
@@ -36,7 +38,6 @@ class OutcomeFilter(admin.SimpleListFilter):
         return queryset
 
 
-@admin.register(InboundEmail)
 class InboundEmailAdmin(admin.ModelAdmin):
     list_display = [
         "received_at",
@@ -76,6 +77,7 @@ class InboundEmailAdmin(admin.ModelAdmin):
         "size",
         "raw_truncated",
         "raw_purged_at",
+        "history",
         "raw_message",
     ]
     fields = readonly_fields
@@ -124,9 +126,23 @@ class InboundEmailAdmin(admin.ModelAdmin):
             '<pre style="white-space: pre-wrap; max-height: 40em; overflow: auto">{}</pre>', text
         )
 
-    @admin.action(description="Process again (messages that made no letter)")
+    @admin.display(description="History")
+    def history(self, obj):
+        events = obj.events.select_related("actor")
+        lines = (
+            (timezone.localtime(e.created_at).strftime("%d %b %Y %H:%M"), e.action, e.who or "-")
+            for e in events
+        )
+        return format_html_join("", "<div>{} &middot; {} &middot; {}</div>", lines) or "-"
+
+    def has_process_permission(self, request):
+        return moderation.can(request.user, "process_again")
+
+    @admin.action(
+        description="Process again (messages that made no letter)", permissions=["process"]
+    )
     def process_again_action(self, request, queryset):
-        count = process_again(list(queryset.values_list("pk", flat=True)))
+        count = process_again(list(queryset.values_list("pk", flat=True)), actor=request.user)
         skipped = queryset.count() - count
         self.message_user(request, f"{count} message(s) queued to be processed again.")
         if skipped:

@@ -1,0 +1,27 @@
+"""The letters desk in Django admin, one room per screen, registered here by name.
+
+queue.py        the moderation queue's filters, counting and page
+actions.py      the queue's actions and the pages that ask for a reason, a time, an article
+letter_page.py  the letter page: edit form, diff, flags, history
+letters.py      LetterAdmin (queue and letter page together)
+editions.py     editions of the letters page
+inbound.py      every inbound email as it arrived
+replies.py      reply templates and replies
+articles.py     articles
+"""
+
+from django.contrib import admin
+
+from ..models import Article, Edition, InboundEmail, Letter, Reply, ReplyTemplate
+from .articles import ArticleAdmin
+from .editions import EditionAdmin
+from .inbound import InboundEmailAdmin
+from .letters import LetterAdmin
+from .replies import ReplyAdmin, ReplyTemplateAdmin
+
+admin.site.register(Article, ArticleAdmin)
+admin.site.register(Letter, LetterAdmin)
+admin.site.register(Edition, EditionAdmin)
+admin.site.register(InboundEmail, InboundEmailAdmin)
+admin.site.register(ReplyTemplate, ReplyTemplateAdmin)
+admin.site.register(Reply, ReplyAdmin)

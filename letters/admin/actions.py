@@ -1,0 +1,115 @@
+"""The queue's actions: each applies one moderation operation to each chosen letter and reports
+on every one; those that need a reason, a time or an article ask for it on a page of their own."""
+
+from datetime import timedelta
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from .. import moderation
+from ..models import Article, RejectionReason, ReplyKind, ReplyTemplate
+
+
+def safe_next(request):
+    """The posted `_next` if it is a page of this site, else "" (no open redirect)."""
+    target = request.POST.get("_next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""
+
+
+def _redirect_to_next(request):
+    target = safe_next(request)
+    return HttpResponseRedirect(target) if target else None
+
+
+def run_on_each(modeladmin, request, queryset, operation, done_verb, **kwargs):
+    """Apply one moderation operation to each selected letter and report on every one.
+
+    Letters the transitions table or the user's role refuses are named with the reason; the
+    others are done. Each letter is its own transaction, so one refusal stops nothing.
+    """
+    names = dict(queryset.values_list("pk", "name"))
+    done, unchanged, refused = 0, 0, []
+    for letter_id in sorted(names):
+        try:
+            _, changed = operation(letter_id, actor=request.user, **kwargs)
+        except (moderation.TransitionNotAllowed, moderation.NotPermitted) as exc:
+            refused.append(f"#{letter_id} ({names[letter_id]}): {exc}")
+            continue
+        done += changed
+        unchanged += not changed
+    if done:
+        modeladmin.message_user(
+            request, f"{done_verb} {done} letter{'s' if done != 1 else ''}.", messages.SUCCESS
+        )
+    if unchanged:
+        modeladmin.message_user(
+            request, f"{unchanged} already {done_verb.lower()}: nothing changed.", messages.INFO
+        )
+    for line in refused[:25]:
+        modeladmin.message_user(request, f"Refused {line}", messages.WARNING)
+    if len(refused) > 25:
+        modeladmin.message_user(
+            request, f"... and {len(refused) - 25} more refused.", messages.WARNING
+        )
+    return _redirect_to_next(request)
+
+
+class RejectForm(forms.Form):
+    reason = forms.ChoiceField(choices=RejectionReason.choices)
+    reply_template = forms.ModelChoiceField(
+        queryset=ReplyTemplate.objects.filter(kind=ReplyKind.REJECTION, active=True),
+        required=False,
+        empty_label="No reply",
+        help_text="Sent to the writer after the decision is saved.",
+    )
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if settings.LETTERS_NOTIFY_ONLY_IF_PUBLISHED:
+            del self.fields["reply_template"]
+
+
+class PublishForm(forms.Form):
+    at = forms.DateTimeField(
+        required=False,
+        label="Publish at",
+        help_text="Empty: publish now. Format: 2026-12-01 07:00.",
+        widget=forms.DateTimeInput(attrs={"placeholder": "YYYY-MM-DD HH:MM"}),
+    )
+
+    def clean_at(self):
+        at = self.cleaned_data["at"]
+        if at and at < timezone.now() - timedelta(minutes=1):
+            raise forms.ValidationError("That time has passed; leave it empty to publish now.")
+        return at
+
+
+class AssignForm(forms.Form):
+    article = forms.ModelChoiceField(
+        queryset=Article.objects.only("id", "headline", "published_at")
+    )
+
+
+def ask(modeladmin, request, queryset, form, title, action):
+    """The intermediate page for an action that needs a reason, a time or an article."""
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "form": form,
+        "action": action,
+        "letters": queryset.select_related(None).only("id", "name", "town", "status")[:200],
+        "selected": queryset.values_list("pk", flat=True),
+        "next": safe_next(request),  # the Cancel link and, after applying, the redirect
+        "opts": modeladmin.model._meta,
+    }
+    return TemplateResponse(request, "admin/letters/letter/action_form.html", context)

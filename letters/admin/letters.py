@@ -1,0 +1,247 @@
+"""The letters admin: the moderation queue (list) and the letter page (change form).
+
+Status is never editable: it changes only through the actions, which call letters.moderation
+one letter at a time and report on each. Text and notes are saved through moderation too.
+"""
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.options import ActionLocation
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from .. import moderation
+from .actions import AssignForm, PublishForm, RejectForm, ask, run_on_each
+from .letter_page import LetterEditForm, flag_badges, letter_page_context
+from .queue import ArticleFilter, CappedCountPaginator, FlagFilter, QueueChangeList, StatusFilter
+
+
+class LetterAdmin(admin.ModelAdmin):
+    list_display = [
+        "received",
+        "writer",
+        "article_link",
+        "channel_label",
+        "words",
+        "flags",
+        "status_label",
+    ]
+    list_display_links = ["writer"]
+    list_filter = [
+        StatusFilter,
+        FlagFilter,
+        ArticleFilter,
+        "channel",
+        ("created_at", admin.DateFieldListFilter),
+    ]
+    search_fields = ["name", "email", "body"]
+    search_help_text = "Search the writer's name, email address and letter text."
+    list_per_page = 100
+    list_max_show_all = 500
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    paginator = CappedCountPaginator
+    ordering = ["-created_at", "-id"]
+    form = LetterEditForm
+    fields = ["edited_body", "headline", "version", "new_note"]
+    actions = [
+        "shortlist_letters",
+        "approve_letters",
+        "reject_letters",
+        "mark_spam_letters",
+        "reconsider_letters",
+        "publish_letters",
+        "unpublish_letters",
+        "withdraw_letters",
+        "assign_letters",
+    ]
+
+    class Media:
+        css = {"all": ["letters/admin-letters.css"]}
+        js = ["letters/admin-letter.js"]
+
+    # Permissions: the actions ask these; letters.moderation checks again in every operation.
+    def has_add_permission(self, request):
+        return False  # letters come from writers, by the form or by email
+
+    def has_shortlist_permission(self, request):
+        return request.user.has_perm(moderation.PERMISSIONS["shortlist"])
+
+    def has_decide_permission(self, request):
+        return request.user.has_perm(moderation.PERMISSIONS["approve"])
+
+    def has_publish_permission(self, request):
+        return request.user.has_perm(moderation.PERMISSIONS["publish"])
+
+    def get_changelist(self, request, **kwargs):
+        return QueueChangeList
+
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location)
+        actions.pop("delete_selected", None)  # deleting letters is done one at a time
+        return actions
+
+    # Columns (every value comes from the page's single query)
+    def action_checkbox(self, letter):
+        # The default labels the box with str(letter), which reads the letter's full text.
+        return super().action_checkbox(_Labelled(letter.pk, f"{letter.name} ({letter.pk})"))
+
+    @admin.display(description="received", ordering="created_at")
+    def received(self, letter):
+        return timezone.localtime(letter.created_at).strftime("%d %b %H:%M")
+
+    @admin.display(description="writer", ordering="name")
+    def writer(self, letter):
+        return format_html(
+            '{}<span class="desk-town">{}</span><div class="desk-excerpt">{}</div>',
+            letter.name,
+            f", {letter.town}" if letter.town else "",
+            getattr(letter, "excerpt", ""),
+        )
+
+    @admin.display(description="article")
+    def article_link(self, letter):
+        if not letter.article_id:
+            return format_html('<a href="?article=none&status=all">{}</a>', "No article")
+        return format_html(
+            '<a href="?article={}" title="Letters on this article">{}</a>',
+            letter.article_id,
+            letter.article.headline[:70],
+        )
+
+    @admin.display(description="via", ordering="channel")
+    def channel_label(self, letter):
+        return letter.get_channel_display()
+
+    @admin.display(description="words", ordering="word_count")
+    def words(self, letter):
+        limit = settings.LETTERS_SOFT_WORD_LIMIT
+        if letter.word_count > limit:
+            return format_html(
+                '<span class="desk-over" title="Over the {}-word limit">{} / {}</span>',
+                limit,
+                letter.word_count,
+                limit,
+            )
+        return f"{letter.word_count} / {limit}"
+
+    @admin.display(description="flags")
+    def flags(self, letter):
+        return format_html_join(
+            " ",
+            '<span class="desk-flag desk-flag-{}" title="{}">{}</span>',
+            flag_badges(letter),
+        )
+
+    @admin.display(description="status", ordering="status")
+    def status_label(self, letter):
+        return format_html(
+            '<span class="desk-status desk-status-{}">{}</span>',
+            letter.status,
+            letter.get_status_display(),
+        )
+
+    # Actions
+    @admin.action(description="Shortlist", permissions=["shortlist"])
+    def shortlist_letters(self, request, queryset):
+        return run_on_each(self, request, queryset, moderation.shortlist, "Shortlisted")
+
+    @admin.action(description="Approve", permissions=["decide"])
+    def approve_letters(self, request, queryset):
+        return run_on_each(self, request, queryset, moderation.approve, "Approved")
+
+    @admin.action(description="Reject (with a reason)…", permissions=["decide"])
+    def reject_letters(self, request, queryset):
+        form = RejectForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            return run_on_each(
+                self,
+                request,
+                queryset,
+                moderation.reject,
+                "Rejected",
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+                reply_template=form.cleaned_data.get("reply_template"),
+            )
+        return ask(self, request, queryset, form, "Reject letters", "reject_letters")
+
+    @admin.action(description="Mark as spam", permissions=["decide"])
+    def mark_spam_letters(self, request, queryset):
+        return run_on_each(self, request, queryset, moderation.mark_spam, "Marked as spam:")
+
+    @admin.action(description="Back to the queue (reconsider)", permissions=["decide"])
+    def reconsider_letters(self, request, queryset):
+        return run_on_each(self, request, queryset, moderation.reconsider, "Returned to queue:")
+
+    @admin.action(description="Publish now or schedule…", permissions=["publish"])
+    def publish_letters(self, request, queryset):
+        form = PublishForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            at = form.cleaned_data["at"]
+            if at is None:
+                return run_on_each(self, request, queryset, moderation.publish, "Published")
+            verb = f"Scheduled for {timezone.localtime(at):%d %b %H:%M}:"
+            return run_on_each(self, request, queryset, moderation.schedule, verb, at=at)
+        return ask(self, request, queryset, form, "Publish letters", "publish_letters")
+
+    @admin.action(description="Unpublish", permissions=["publish"])
+    def unpublish_letters(self, request, queryset):
+        return run_on_each(self, request, queryset, moderation.unpublish, "Unpublished")
+
+    @admin.action(description="Withdraw", permissions=["decide"])
+    def withdraw_letters(self, request, queryset):
+        return run_on_each(self, request, queryset, moderation.withdraw, "Withdrew")
+
+    @admin.action(description="Assign to article…", permissions=["decide"])
+    def assign_letters(self, request, queryset):
+        form = AssignForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            article_id = form.cleaned_data["article"].pk
+
+            def assign(letter_id, actor):
+                return moderation.assign_to_article(letter_id, article_id, actor=actor)
+
+            return run_on_each(self, request, queryset, assign, "Assigned")
+        return ask(self, request, queryset, form, "Assign letters to an article", "assign_letters")
+
+    # The letter page
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        return type(form.__name__, (form,), {"user": request.user})
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("article")
+
+    def save_model(self, request, obj, form, change):
+        """Saved through letters.moderation (never obj.save()): the edit and the note are
+        recorded with who made them, and the writer's original is left alone."""
+        if {"edited_body", "headline"} & set(form.changed_data):
+            try:
+                moderation.edit_text(
+                    obj.pk,
+                    edited_body=form.cleaned_data["edited_body"] or "",
+                    headline=form.cleaned_data["headline"],
+                    actor=request.user,
+                    expected_version=form.cleaned_data["version"],
+                )
+            except (moderation.EditConflict, moderation.NotPermitted) as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+        note = form.cleaned_data.get("new_note", "").strip()
+        if note:
+            moderation.add_note(obj.pk, note, actor=request.user)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        letter = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if letter is not None:
+            extra.update(letter_page_context(request, letter))
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+
+class _Labelled:
+    def __init__(self, pk, label):
+        self.pk, self.label = pk, label
+
+    def __str__(self):
+        return self.label

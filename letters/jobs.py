@@ -1,0 +1,57 @@
+"""Start background work by task name, once the current transaction commits.
+
+Code below letters.tasks (moderation, intake, notifications) starts work here, so nothing
+imports tasks but the outer layers: the arrows point one way. Each name is a task defined in
+letters.tasks (a test checks every name is registered). If the broker cannot be reached at
+commit, nothing is lost: the database row is the source of truth and beat's sweepers enqueue
+the work again.
+"""
+
+import logging
+
+from celery import current_app
+from celery.exceptions import NotRegistered
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+SEND_CONFIRMATION = "letters.tasks.send_confirmation_email"
+SEND_PUBLICATION_NOTICE = "letters.tasks.send_publication_notice"
+SEND_EDITED_VERSION = "letters.tasks.send_edited_version"
+SEND_REPLY = "letters.tasks.send_reply"
+SEND_EMAIL_ACKNOWLEDGEMENT = "letters.tasks.send_email_acknowledgement"
+PROCESS_INBOUND_EMAIL = "letters.tasks.process_inbound_email"
+
+NAMES = (
+    SEND_CONFIRMATION,
+    SEND_PUBLICATION_NOTICE,
+    SEND_EDITED_VERSION,
+    SEND_REPLY,
+    SEND_EMAIL_ACKNOWLEDGEMENT,
+    PROCESS_INBOUND_EMAIL,
+)
+
+
+def task(name):
+    """The registered task called `name`."""
+    if name not in current_app.tasks:
+        # Celery finds letters.tasks by autodiscovery, which it runs lazily: a worker at
+        # start-up, any other process (web, pipe, SMTP listener) on its first job.
+        current_app.loader.import_default_modules()
+    return current_app.tasks[name]
+
+
+def send_now(name, *args):
+    """Send task `name` with `args` to the broker now; never raise. An unreachable broker is
+    logged as a warning (the sweepers retry), an unknown name as an error (a bug)."""
+    try:
+        task(name).apply_async(args=args)
+    except NotRegistered:
+        log.exception("No task named %s: %r not enqueued", name, args)
+    except Exception:
+        log.warning("Broker unreachable: %s%r left for the sweeper", name, args)
+
+
+def enqueue(name, *args):
+    """Send task `name` with `args` once the current transaction commits; never raise."""
+    transaction.on_commit(lambda: send_now(name, *args))

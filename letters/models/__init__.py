@@ -1,0 +1,79 @@
+"""The desk's records, one room each; import them from here (letters.models).
+
+status.py    Status, TRANSITIONS and the other statuses, reasons and channels
+articles.py  Article
+letters.py   Letter and its queryset, the FLAGS table, LetterEvent (the audit trail), Note
+editions.py  Edition, EditionLetter, EditionEvent
+replies.py   ReplyTemplate, Reply, Notification
+inbound.py   InboundEmail (raw mail first), InboundEmailEvent, EmailAcknowledgement
+"""
+
+from .articles import Article, ArticleQuerySet
+from .editions import Edition, EditionEvent, EditionLetter, EditionQuerySet
+from .inbound import (
+    EmailAcknowledgement,
+    InboundEmail,
+    InboundEmailEvent,
+    InboundEmailQuerySet,
+    InboundStatus,
+    WayIn,
+)
+from .letters import (
+    FLAGS,
+    Flag,
+    Letter,
+    LetterEvent,
+    LetterQuerySet,
+    Note,
+    count_words,
+    fingerprint,
+    new_client_token,
+)
+from .replies import Notification, NotificationKind, Reply, ReplyKind, ReplyTemplate
+from .status import (
+    AWAITING_DECISION,
+    PUBLISHABLE,
+    TRANSITIONS,
+    UNDECIDED,
+    Channel,
+    EditionStatus,
+    RejectionReason,
+    Status,
+)
+
+__all__ = [
+    "AWAITING_DECISION",
+    "FLAGS",
+    "PUBLISHABLE",
+    "TRANSITIONS",
+    "UNDECIDED",
+    "Article",
+    "ArticleQuerySet",
+    "Channel",
+    "Edition",
+    "EditionEvent",
+    "EditionLetter",
+    "EditionQuerySet",
+    "EditionStatus",
+    "EmailAcknowledgement",
+    "Flag",
+    "InboundEmail",
+    "InboundEmailEvent",
+    "InboundEmailQuerySet",
+    "InboundStatus",
+    "Letter",
+    "LetterEvent",
+    "LetterQuerySet",
+    "Note",
+    "Notification",
+    "NotificationKind",
+    "RejectionReason",
+    "Reply",
+    "ReplyKind",
+    "ReplyTemplate",
+    "Status",
+    "WayIn",
+    "count_words",
+    "fingerprint",
+    "new_client_token",
+]

@@ -1,0 +1,379 @@
+"""Letters: the writer's text and details, the desk's flags, and the audit trail."""
+
+import hashlib
+import re
+import uuid
+from datetime import timedelta
+from typing import NamedTuple
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Coalesce, Upper
+from django.urls import reverse
+from django.utils import timezone
+
+from .articles import Article
+from .audit import AuditEvent
+from .status import (
+    AWAITING_DECISION,
+    UNDECIDED,
+    Channel,
+    EditionStatus,
+    RejectionReason,
+    Status,
+)
+
+
+def count_words(text):
+    """Words as the form's counter counts them: runs of non-space characters."""
+    return len(text.split())
+
+
+def fingerprint(text):
+    """A short hash of a letter's words, ignoring case, punctuation and spacing.
+
+    Two letters with the same fingerprint say the same thing word for word: a writer who sent
+    twice, or a campaign's template letter.
+    """
+    words = re.findall(r"\w+", text.lower())
+    return hashlib.sha256(" ".join(words).encode()).hexdigest()[:32]
+
+
+class Flag(NamedTuple):
+    name: str  # the queue filter's value (?flag=) and the badge's CSS class
+    label: str  # the queue filter's choice
+    badge: str  # the queue's badge; empty: shown in another column (words)
+
+
+# The one table of the desk's flags: LetterQuerySet.flagged() filters by them, the queue offers
+# them as a filter and Letter.carried_flags() says which a letter carries, and why.
+FLAGS = (
+    Flag("over_limit", "Over the word limit", ""),
+    Flag("unconfirmed", "Unconfirmed", "unconfirmed"),
+    Flag("suspect", "Suspect", "suspect"),
+    Flag("published_recently", "Writer published recently", "published recently"),
+    Flag("duplicate", "Possible duplicate", "duplicate?"),
+    Flag("late", "Arrived after letters closed", "late"),
+)
+
+
+class LetterQuerySet(models.QuerySet):
+    def awaiting_decision(self):
+        return self.filter(status__in=AWAITING_DECISION)
+
+    def published(self):
+        return self.filter(status=Status.PUBLISHED)
+
+    def due_for_publication(self, now=None):
+        """Approved letters scheduled on their own (not in an edition) whose time has come."""
+        return self.filter(status=Status.APPROVED, publish_at__lte=now or timezone.now())
+
+    def in_publication_order(self):
+        """Published letters as readers see them: oldest publication first and, within an
+        edition, the lead letter then the editor's order. Each letter carries the headline its
+        edition gave it (`edition_headline`) and `is_lead`; one query however many letters."""
+        # EditionLetter, reached through its relation: models.editions imports this module.
+        edition_letter = self.model._meta.get_field("edition_entries").related_model
+        entries = edition_letter.objects.filter(
+            letter=models.OuterRef("pk"), edition__status=EditionStatus.PUBLISHED
+        ).order_by("-edition__date", "-edition_id")
+        return (
+            self.published()
+            .annotate(
+                edition_position=models.Subquery(entries.values("position")[:1]),
+                edition_headline=models.Subquery(entries.values("headline")[:1]),
+                is_lead=Coalesce(models.Subquery(entries.values("is_lead")[:1]), False),
+            )
+            .order_by(
+                "published_at", "-is_lead", models.F("edition_position").asc(nulls_last=True), "id"
+            )
+        )
+
+    def undecided_before(self, cutoff):
+        """Letters nobody decided on, written before `cutoff` (candidates for expiry)."""
+        return self.filter(status__in=UNDECIDED, created_at__lt=cutoff)
+
+    def with_flags(self, now=None):
+        """Annotate the flags that need another row (see FLAGS), in the same query.
+
+        writer_published_recently: another letter from the same address was published within
+        LETTERS_WRITER_FREQUENCY_DAYS. possible_duplicate: another letter has the same words.
+        Each is an EXISTS probe on an index, so a page of letters costs one query.
+        """
+        return self.annotate(
+            writer_published_recently=published_recently_by_writer(now),
+            possible_duplicate=same_words_elsewhere(),
+        )
+
+    def flagged(self, flag, now=None):
+        """Letters carrying one of the desk's FLAGS (by its name)."""
+        conditions = {
+            "over_limit": lambda: Q(word_count__gt=settings.LETTERS_SOFT_WORD_LIMIT),
+            "unconfirmed": lambda: Q(confirmed_at__isnull=True),
+            "suspect": lambda: Q(suspect=True),
+            "published_recently": lambda: published_recently_by_writer(now),
+            "duplicate": same_words_elsewhere,
+            "late": arrived_after_letters_closed,
+        }
+        if flag not in conditions:
+            raise ValueError(f"Unknown flag {flag!r}")
+        return self.filter(conditions[flag]())
+
+    def contact_details_to_purge(self, cutoff):
+        """Decided letters that still hold a phone or address and were decided before `cutoff`:
+        rejected, spam or expired by decided_at, published by published_at, withdrawn by the
+        time of the withdrawal (withdrawing does not set decided_at)."""
+        withdrawn_before = Exists(
+            LetterEvent.objects.filter(
+                letter=OuterRef("pk"), to_status=Status.WITHDRAWN, created_at__lt=cutoff
+            )
+        )
+        decided = (
+            Q(
+                status__in=(Status.REJECTED, Status.SPAM, Status.EXPIRED),
+                decided_at__lt=cutoff,
+            )
+            | Q(status=Status.PUBLISHED, published_at__lt=cutoff)
+            | (Q(status=Status.WITHDRAWN) & withdrawn_before)
+        )
+        return self.filter(decided).exclude(phone="", address="")
+
+    def needing_confirmation_email(self, older_than):
+        """Web letters whose confirmation email never went out (lost on the way to the broker)."""
+        return self.filter(
+            status=Status.UNCONFIRMED,
+            channel=Channel.WEB,
+            confirmation_sent_at__isnull=True,
+            created_at__lt=older_than,
+        )
+
+
+class Letter(models.Model):
+    article = models.ForeignKey(
+        Article, null=True, blank=True, on_delete=models.PROTECT, related_name="letters"
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.UNCONFIRMED, editable=False
+    )
+
+    # The writer's text exactly as submitted. Never overwritten: editors edit `edited_body`.
+    body = models.TextField()
+    word_count = models.PositiveIntegerField(default=0, editable=False)
+    edited_body = models.TextField(blank=True, help_text="The version to publish.")
+    headline = models.CharField(max_length=200, blank=True)
+
+    name = models.CharField(max_length=200)
+    email = models.EmailField(max_length=254)
+    town = models.CharField(max_length=200, blank=True)
+    address = models.TextField(blank=True, help_text="For verification only; never published.")
+    phone = models.CharField(
+        max_length=50, blank=True, help_text="For verification only; never published."
+    )
+    exclusive = models.BooleanField(default=False)
+    consent = models.BooleanField(default=False)
+
+    # Derived from `body` on save, like word_count: identical texts share a fingerprint.
+    fingerprint = models.CharField(max_length=32, blank=True, editable=False)
+    rejection_reason = models.CharField(
+        max_length=20, choices=RejectionReason.choices, blank=True, editable=False
+    )
+
+    # One letter per form submission, however often the button is pressed.
+    client_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    suspect = models.BooleanField(default=False)
+    suspect_reason = models.CharField(max_length=200, blank=True)
+
+    # --- Email intake: what the email said and how its article was found.
+    subject = models.CharField(max_length=500, blank=True)
+    article_match_method = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text="How the article was found: address, url, subject, similarity (empty: unmatched).",
+    )
+    article_match_confidence = models.FloatField(null=True, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    decided_at = models.DateTimeField(null=True, blank=True, editable=False)
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Publication: an approved letter published on its own at a set time (Celery beat).
+    publish_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = LetterQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="letter_status_created"),
+            models.Index(fields=["article", "status"], name="letter_article_status"),
+            models.Index(fields=["email"], name="letter_email"),
+            # Publication: the letters feed reads the newest published letters.
+            models.Index(
+                fields=["-published_at", "-id"],
+                condition=Q(status=Status.PUBLISHED),
+                name="letter_published_newest",
+            ),
+            models.Index(fields=["fingerprint"], name="letter_fingerprint"),
+            # A writer's letters, matched case-insensitively (Django's iexact compares UPPER()
+            # on PostgreSQL): the writer's history and the "published recently" flag.
+            models.Index(Upper("email"), F("created_at").desc(), name="letter_writer"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=Status.values), name="letter_status_known"
+            ),
+        ]
+        permissions = [
+            ("shortlist_letter", "Can shortlist letters"),
+            ("decide_letter", "Can approve, reject, mark spam, withdraw and reassign letters"),
+            ("publish_letter", "Can publish and unpublish letters"),
+        ]
+
+    def __str__(self):
+        return f"{self.name}: {self.body[:60]}"
+
+    def save(self, *args, **kwargs):
+        self.derive_from_body()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        """Where the published letter can be read: under its article, else the letters page."""
+        if self.article_id:
+            return reverse("letters:article", kwargs={"slug": self.article.slug}) + (
+                f"#letter-{self.pk}"
+            )
+        return reverse("letters:letters_page")
+
+    def derive_from_body(self):
+        """Set the fields that follow the writer's text (word count, fingerprint). Called by
+        save() and by every path that inserts letters without it (bulk_create)."""
+        self.word_count = count_words(self.body)
+        self.fingerprint = fingerprint(self.body)
+
+    @property
+    def publishable_text(self):
+        return self.edited_body or self.body
+
+    @property
+    def signature(self):
+        """The printed sign-off: "Name, Town". Phone and address are never shown."""
+        return f"{self.name}, {self.town}" if self.town else self.name
+
+    @property
+    def over_word_limit(self):
+        """Longer than the desk's soft limit (the form refuses the hard one)."""
+        return self.word_count > settings.LETTERS_SOFT_WORD_LIMIT
+
+    @property
+    def edited_word_count(self):
+        return count_words(self.publishable_text)
+
+    @property
+    def arrived_late(self):
+        """Written after letters closed on its article (email letters are flagged, not dropped)."""
+        deadline = self.article.letters_deadline if self.article_id else None
+        return deadline is not None and self.created_at > deadline
+
+    @property
+    def unconfirmed(self):
+        """The writer has not confirmed that the address is theirs."""
+        return self.confirmed_at is None
+
+    @property
+    def published_headline(self):
+        """The headline readers see: the edition's, else the one the desk gave the letter."""
+        return getattr(self, "edition_headline", "") or self.headline
+
+    def carried_flags(self):
+        """(flag, why) for each flag of FLAGS shown as a badge that this letter carries. The
+        flags that need another row are read from with_flags() annotations when present."""
+        days = settings.LETTERS_WRITER_FREQUENCY_DAYS
+        why = {
+            "unconfirmed": self.unconfirmed and "The writer has not confirmed the address",
+            "suspect": self.suspect and (self.suspect_reason or "Marked suspect at intake"),
+            "published_recently": getattr(self, "writer_published_recently", False)
+            and f"Published in the last {days} days",
+            "duplicate": getattr(self, "possible_duplicate", False)
+            and "Another letter has the same words",
+            "late": self.arrived_late and "Arrived after letters closed on the article",
+        }
+        return [(flag, why[flag.name]) for flag in FLAGS if flag.badge and why.get(flag.name)]
+
+    @property
+    def was_edited(self):
+        """The desk changed the writer's words (not just whitespace)."""
+        return bool(self.edited_body) and self.edited_body.split() != self.body.split()
+
+
+def published_recently_by_writer(now=None):
+    """EXISTS: another letter from the same writer was published in the frequency window."""
+    days = settings.LETTERS_WRITER_FREQUENCY_DAYS
+    if not days:
+        return models.Value(False, output_field=models.BooleanField())
+    since = (now or timezone.now()) - timedelta(days=days)
+    return Exists(
+        Letter.objects.filter(
+            status=Status.PUBLISHED,
+            email__iexact=OuterRef("email"),
+            published_at__gte=since,
+        ).exclude(pk=OuterRef("pk"))
+    )
+
+
+def same_words_elsewhere():
+    """EXISTS: another letter has the same fingerprint (the same words)."""
+    return Exists(
+        Letter.objects.filter(fingerprint=OuterRef("fingerprint")).exclude(pk=OuterRef("pk"))
+    )
+
+
+def arrived_after_letters_closed():
+    """Written after letters closed on the article: its own closing time, else the desk's
+    LETTERS_CLOSE_AFTER_DAYS after publication."""
+    late = Q(article__letters_close_at__isnull=False, created_at__gt=F("article__letters_close_at"))
+    days = settings.LETTERS_CLOSE_AFTER_DAYS
+    if days:
+        late |= Q(
+            article__letters_close_at__isnull=True,
+            created_at__gt=F("article__published_at") + timedelta(days=days),
+        )
+    return late
+
+
+class LetterEvent(AuditEvent):
+    """One row per status change (and other editorial acts): who, when, from, to, why."""
+
+    letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
+
+    class Meta(AuditEvent.Meta):
+        pass
+
+    def __str__(self):
+        return f"{self.action}: {self.from_status or '-'} -> {self.to_status or '-'}"
+
+
+def new_client_token():
+    return uuid.uuid4()
+
+
+class Note(models.Model):
+    """An internal note on a letter, for the desk only: never shown to the writer or readers."""
+
+    letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return self.text[:60]

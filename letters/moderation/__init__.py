@@ -1,0 +1,91 @@
+"""The only code that changes a letter's status, and the desk's other editorial acts.
+
+Views, the admin, tasks and commands call these functions; each checks the actor's permission,
+locks the row, checks the move against models.TRANSITIONS, records an event with who and when,
+and starts follow-up work after commit (letters.jobs). All are safe to run twice.
+
+rules.py        transition, record, permissions, the errors
+arrivals.py     submit, confirm, receive by email, follow-ups
+decisions.py    shortlist, approve, reject, spam, reconsider, withdraw, expire, assign
+editing.py      the version to publish, notes
+publication.py  publish and schedule letters and editions, publish_due
+"""
+
+from .arrivals import (
+    FOLLOW_UP,
+    confirm,
+    receive_by_email,
+    receive_many_by_email,
+    record_follow_up,
+    submit,
+)
+from .decisions import (
+    approve,
+    assign_to_article,
+    expire,
+    expire_undecided,
+    mark_spam,
+    queue_reply,
+    reconsider,
+    reject,
+    shortlist,
+    withdraw,
+)
+from .editing import EditConflict, add_note, edit_text, text_version
+from .publication import (
+    EditionNotReady,
+    publish,
+    publish_due,
+    publish_edition,
+    schedule,
+    schedule_edition,
+    unpublish,
+    unschedule_edition,
+)
+from .rules import (
+    PERMISSIONS,
+    NotPermitted,
+    TransitionNotAllowed,
+    can,
+    check,
+    record,
+    transition,
+)
+
+__all__ = [
+    "FOLLOW_UP",
+    "PERMISSIONS",
+    "EditConflict",
+    "EditionNotReady",
+    "NotPermitted",
+    "TransitionNotAllowed",
+    "add_note",
+    "approve",
+    "assign_to_article",
+    "can",
+    "check",
+    "confirm",
+    "edit_text",
+    "expire",
+    "expire_undecided",
+    "mark_spam",
+    "publish",
+    "publish_due",
+    "publish_edition",
+    "queue_reply",
+    "receive_by_email",
+    "receive_many_by_email",
+    "reconsider",
+    "record",
+    "record_follow_up",
+    "reject",
+    "schedule",
+    "schedule_edition",
+    "shortlist",
+    "submit",
+    "text_version",
+    "transition",
+    "unpublish",
+    "unschedule_edition",
+    "withdraw",
+]

@@ -1,0 +1,150 @@
+"""How letters arrive: written on the site (submit, then confirm by email), received by email
+one at a time or in bulk, and a writer's follow-up recorded on their letter."""
+
+import re
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .. import jobs
+from ..models import Channel, InboundEmail, Letter, LetterEvent, Status
+from .rules import lock, record, transition
+
+
+@transaction.atomic
+def submit(*, article, actor_label="writer", **fields):
+    """Store a letter written on the site and ask the writer to confirm it by email.
+
+    Safe to repeat: a second submission with the same client_token returns the first letter.
+    The confirmation email is sent by a task enqueued after commit; if the broker is down the
+    letter is still stored, and beat's sweeper (notifications.enqueue_lost_confirmations)
+    sends it later.
+    """
+    letter = Letter(article=article, channel=Channel.WEB, status=Status.UNCONFIRMED, **fields)
+    # Insert first and look for the earlier letter only when the unique client_token refuses
+    # the row: a repeat is rare, and a lookup before every insert would cost every letter.
+    try:
+        with transaction.atomic():
+            letter.save()
+    except IntegrityError:
+        token = fields.get("client_token")
+        existing = Letter.objects.filter(client_token=token).first() if token else None
+        if existing is None:
+            raise
+        return existing
+    record(letter, "submitted", actor_label=actor_label, to_status=Status.UNCONFIRMED)
+    jobs.enqueue(jobs.SEND_CONFIRMATION, letter.pk)
+    return letter
+
+
+@transaction.atomic
+def confirm(letter_id):
+    """The writer followed the link in the confirmation email: the letter is received.
+
+    Returns (letter, changed). Following the link again, or after an editor has already
+    moved the letter on, changes nothing. The status is read under the row lock: read
+    before it, a letter marked spam (or expired) meanwhile would be moved back to received.
+    """
+    letter = lock(letter_id)
+    if letter.status != Status.UNCONFIRMED:
+        return letter, False
+    return transition(
+        letter_id,
+        Status.RECEIVED,
+        action="confirmed",
+        actor_label="writer",
+        confirmed_at=timezone.now(),
+    )
+
+
+def _email_confirmation(letter):
+    """A letter that came from the writer's own mailbox needs no confirmation link, unless the
+    MTA doubted the sender (spam verdict, failed DMARC): then it stays unconfirmed."""
+    return None if letter.suspect else (letter.created_at or timezone.now())
+
+
+def receive_by_email(letter, *, inbound=None):
+    """Save a letter that arrived by email (status received) and record it. Returns it.
+
+    `letter` is an unsaved Letter built from the message (channel email). The caller holds
+    the transaction that also marks the message accepted, so a retry never makes two.
+    """
+    letter.channel = Channel.EMAIL
+    letter.status = Status.RECEIVED
+    letter.confirmed_at = _email_confirmation(letter)
+    letter.save()
+    note = f"Inbound email #{inbound.pk}" if inbound is not None else ""
+    if letter.article_match_method:
+        note += f"; article matched by {letter.article_match_method}"
+    record(letter, "received by email", actor_label="email", to_status=Status.RECEIVED, note=note)
+    return letter
+
+
+def receive_many_by_email(letters):
+    """Save many emailed letters (a mailbox import) with one insert each for letters and events."""
+    if not letters:
+        return letters
+    for letter in letters:
+        letter.channel = Channel.EMAIL
+        letter.status = Status.RECEIVED
+        letter.confirmed_at = _email_confirmation(letter)
+        letter.derive_from_body()  # bulk_create skips save()
+    Letter.objects.bulk_create(letters, batch_size=200)
+    LetterEvent.objects.bulk_create(
+        [
+            LetterEvent(
+                letter=letter,
+                action="received by email",
+                to_status=Status.RECEIVED,
+                actor_label="mailbox import",
+                note=(
+                    f"article matched by {letter.article_match_method}"
+                    if letter.article_match_method
+                    else ""
+                ),
+            )
+            for letter in letters
+        ],
+        batch_size=500,
+    )
+    return letters
+
+
+# Follow-ups join the writer's letter.
+# Not a status change: a reply from the writer is recorded in the letter's event log for the
+# editor. Even "please withdraw my letter" withdraws nothing by itself; an editor decides.
+
+FOLLOW_UP = "follow-up received"
+FOLLOW_UP_NOTE_CHARS = 2000
+_ASKS_TO_WITHDRAW = re.compile(
+    r"\b(withdraw|retract|cancel)\w*\b|\b(do not|don't|not to|please don't) (publish|print|run)\b",
+    re.IGNORECASE,
+)
+
+
+@transaction.atomic
+def record_follow_up(letter_id, *, inbound_id, message_id, subject="", text=""):
+    """Record that the writer followed up letter `letter_id` by email (inbound email
+    `inbound_id`): one "follow-up received" event, actor "writer", with the text in the note.
+
+    Returns (letter, changed). Safe to repeat: the same inbound email, or another copy of the
+    same message (same Message-ID, different bytes), records nothing more.
+    """
+    letter = lock(letter_id)
+    marker = f"Inbound email #{inbound_id}:"
+    if (
+        letter.events.filter(action=FOLLOW_UP, note__startswith=marker).exists()
+        or InboundEmail.objects.filter(follow_up_to_id=letter_id, message_id=message_id)
+        .exclude(pk=inbound_id)
+        .exists()
+    ):
+        return letter, False
+    text = text.strip()
+    if len(text) > FOLLOW_UP_NOTE_CHARS:
+        text = text[:FOLLOW_UP_NOTE_CHARS].rsplit(None, 1)[0] + " […]"
+    lines = [f"{marker} {subject!r}" if subject else marker]
+    if _ASKS_TO_WITHDRAW.search(text):
+        lines.append("The writer may be asking to withdraw the letter: an editor decides.")
+    lines += ["", text]
+    record(letter, FOLLOW_UP, actor_label="writer", note="\n".join(lines))
+    return letter, True

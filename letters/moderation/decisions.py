@@ -1,0 +1,200 @@
+"""The desk's decisions on a letter: shortlist, approve, reject (with a reply), spam,
+reconsider, withdraw, expire, and which article it answers."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .. import jobs
+from ..models import AWAITING_DECISION, UNDECIDED, Article, Letter, RejectionReason, Reply, Status
+from .rules import check, lock, record, signed_in, transition
+
+
+@transaction.atomic
+def shortlist(letter_id, *, actor=None, actor_label="", note=""):
+    """Put a letter on the shortlist. Safe to repeat.
+
+    From the queue (received) this is a sub-editor's job; taking a decided letter back to the
+    shortlist (an approved one loses its publication time) is a decision, for editors only.
+    """
+    check(actor, "shortlist")
+    if lock(letter_id).status not in AWAITING_DECISION:
+        check(actor, "reconsider")
+    return transition(
+        letter_id,
+        Status.SHORTLISTED,
+        action="shortlisted",
+        actor=actor,
+        actor_label=actor_label,
+        note=note,
+    )
+
+
+def approve(letter_id, *, actor=None, actor_label="", note=""):
+    """Choose a letter for publication. Safe to repeat."""
+    check(actor, "approve")
+    return transition(
+        letter_id,
+        Status.APPROVED,
+        action="approved",
+        actor=actor,
+        actor_label=actor_label,
+        note=note,
+        decided_at=timezone.now(),
+    )
+
+
+def reject(letter_id, *, reason, actor=None, actor_label="", note="", reply_template=None):
+    """Reject a letter for `reason` (a RejectionReason), optionally replying to the writer.
+
+    The reply is rendered from `reply_template` now and sent by a task after commit, unless
+    the desk replies only to letters it publishes (LETTERS_NOTIFY_ONLY_IF_PUBLISHED). Safe to
+    repeat: rejecting a rejected letter changes nothing and sends nothing.
+    """
+    check(actor, "reject")
+    reason = RejectionReason(reason)
+    with transaction.atomic():
+        letter, changed = transition(
+            letter_id,
+            Status.REJECTED,
+            action="rejected",
+            actor=actor,
+            actor_label=actor_label,
+            note=" ".join(filter(None, [reason.label + ".", note])),
+            decided_at=timezone.now(),
+            rejection_reason=reason,
+        )
+        if changed and reply_template is not None:
+            if settings.LETTERS_NOTIFY_ONLY_IF_PUBLISHED:
+                record(
+                    letter,
+                    "no reply",
+                    actor_label="system",
+                    note="The desk replies only to letters it publishes.",
+                )
+            else:
+                queue_reply(letter, reply_template, actor=actor)
+    return letter, changed
+
+
+def reconsider(letter_id, *, actor=None, actor_label="", note=""):
+    """Put a letter back in the queue (from the shortlist, rejected, spam or expired)."""
+    check(actor, "reconsider")
+    return transition(
+        letter_id,
+        Status.RECEIVED,
+        action="reconsidered",
+        actor=actor,
+        actor_label=actor_label,
+        note=note,
+        decided_at=None,
+        rejection_reason="",
+    )
+
+
+@transaction.atomic
+def withdraw(letter_id, *, actor=None, actor_label="", note=""):
+    """Withdraw a letter for good (the writer asked, or it must not run). Safe to repeat.
+
+    Withdrawing a published letter takes it off the site, so it also needs the publisher's
+    permission (read under the row lock: a letter published meanwhile is checked as such).
+    """
+    check(actor, "withdraw")
+    if lock(letter_id).status == Status.PUBLISHED:
+        check(actor, "unpublish")
+    return transition(
+        letter_id,
+        Status.WITHDRAWN,
+        action="withdrawn",
+        actor=actor,
+        actor_label=actor_label,
+        note=note,
+        publish_at=None,
+    )
+
+
+def mark_spam(letter_id, *, actor=None, actor_label="", note=""):
+    check(actor, "mark_spam")
+    return transition(
+        letter_id,
+        Status.SPAM,
+        action="marked spam",
+        actor=actor,
+        actor_label=actor_label,
+        note=note,
+        decided_at=timezone.now(),
+    )
+
+
+def expire(letter_id, *, actor=None, actor_label="system", note=""):
+    """Close a letter nobody decided on. Sends nothing: expiry is silent by design."""
+    check(actor, "expire")
+    return transition(
+        letter_id,
+        Status.EXPIRED,
+        action="expired",
+        actor=actor,
+        actor_label=actor_label,
+        note=note,
+        decided_at=timezone.now(),
+    )
+
+
+def expire_undecided(now=None):
+    """Expire letters left undecided for LETTERS_EXPIRE_AFTER_DAYS; returns how many.
+
+    Run by Celery beat. Safe to repeat and to run while editors work: each letter is locked
+    and checked again, and one decided in the meantime is left alone.
+    """
+    days = settings.LETTERS_EXPIRE_AFTER_DAYS
+    if not days:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    expired = 0
+    for letter_id in Letter.objects.undecided_before(cutoff).values_list("pk", flat=True)[:5000]:
+        with transaction.atomic():
+            if lock(letter_id).status not in UNDECIDED:
+                continue
+            _, changed = expire(letter_id, note=f"No decision within {days} days.")
+        expired += changed
+    return expired
+
+
+@transaction.atomic
+def assign_to_article(letter_id, article_id, *, actor=None, actor_label="", note=""):
+    """Attach a letter to the article it answers (or move it). Safe to repeat."""
+    check(actor, "assign_to_article")
+    letter = lock(letter_id)
+    if letter.article_id == article_id:
+        return letter, False
+    article = Article.objects.get(pk=article_id)
+    before = letter.article.headline if letter.article_id else "no article"
+    letter.article = article
+    letter.save(update_fields=["article", "updated_at"])
+    record(
+        letter,
+        "assigned to article",
+        actor=actor,
+        actor_label=actor_label,
+        note=" ".join(filter(None, [f"From {before!r} to {article.headline!r}.", note])),
+    )
+    return letter, True
+
+
+def queue_reply(letter, template, *, actor=None):
+    """Render `template` for `letter`, store the reply and send it after commit (once)."""
+    subject, body = template.render(letter)
+    reply = Reply.objects.create(
+        letter=letter,
+        template=template,
+        kind=template.kind,
+        to=letter.email,
+        subject=subject,
+        body=body,
+        created_by=signed_in(actor),
+    )
+    record(letter, "reply queued", actor=actor, note=f"{template.name}: {subject}")
+    jobs.enqueue(jobs.SEND_REPLY, reply.pk)
+    return reply
