@@ -9,6 +9,7 @@ import os
 import sys
 
 import django
+from django.conf import settings
 
 EX_OK = 0
 EX_TEMPFAIL = 75
@@ -30,8 +31,6 @@ def deliver(stdin, stdout, *, sender=None, recipients=()):
     try:
         # Imported here, not at the top: `python -m letters.intake.pipe` loads this module
         # before Django is set up, and a broken settings file must still end in exit 75.
-        from django.conf import settings
-
         from ..models import WayIn
         from .store import NULL_SENDER, StorageUnavailable, receive_email
 

@@ -1,13 +1,15 @@
 """The Inbound email admin: filters, reasons, the raw message shown as text, process again."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from letters.intake.process import process_inbound_email
+from letters.intake.process import process_again, process_inbound_email
 from letters.intake.store import receive_email
-from letters.models import InboundEmail, InboundStatus, Letter, WayIn
+from letters.models import InboundEmail, InboundEmailEvent, InboundStatus, Letter, WayIn
+from letters.moderation import NotPermitted
 
-from .factories import eml, make_message, post_admin_action
+from .factories import editor, eml, make_message, make_user, post_admin_action, sub_editor
 
 pytestmark = pytest.mark.django_db
 
@@ -59,3 +61,35 @@ def test_process_again_skips_a_message_that_already_made_a_letter(admin_client):
     row.refresh_from_db()
     assert row.status == InboundStatus.ACCEPTED
     assert Letter.objects.count() == 1
+
+
+def test_processing_again_is_recorded_with_who_asked_and_shown_on_the_message(admin_client):
+    row = stored(make_message(body="\n"))
+    post_admin_action(admin_client, CHANGELIST, "process_again_action", [row])
+    event = InboundEmailEvent.objects.get(inbound_email=row)
+    assert (event.action, event.who) == ("processed again", "admin")
+    page = admin_client.get(reverse("admin:letters_inboundemail_change", args=[row.pk]))
+    assert "processed again" in page.content.decode()
+
+
+def test_a_sub_editor_cannot_process_mail_again():
+    row = stored(make_message(body="\n"))
+    with pytest.raises(NotPermitted):
+        process_again([row.pk], actor=sub_editor())
+    row.refresh_from_db()
+    assert row.status == InboundStatus.REJECTED
+    assert not InboundEmailEvent.objects.exists()
+
+
+def test_staff_without_the_permission_are_not_offered_process_again(client):
+    user = make_user()
+    user.user_permissions.add(Permission.objects.get(codename="view_inboundemail"))
+    client.force_login(user)
+    page = client.get(CHANGELIST).content.decode()
+    assert "Inbound email" in page
+    assert "process_again_action" not in page
+
+
+def test_a_letters_editor_may_process_mail_again():
+    row = stored(make_message(body="\n"))
+    assert process_again([row.pk], actor=editor()) == 1

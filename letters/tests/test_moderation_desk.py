@@ -4,6 +4,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission, User
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -548,3 +549,44 @@ def test_a_confirmation_racing_a_spam_decision_leaves_the_letter_spam():
     letter.refresh_from_db()
     assert letter.status == Status.SPAM
     assert not LetterEvent.objects.filter(letter=letter, action="confirmed").exists()
+
+
+def test_a_sub_editor_cannot_take_an_approved_letter_back_to_the_shortlist():
+    at = timezone.now() + timedelta(days=1)
+    letter = make_letter(status=Status.APPROVED, publish_at=at)
+    with pytest.raises(moderation.NotPermitted):
+        moderation.shortlist(letter.pk, actor=sub_editor())
+    letter.refresh_from_db()
+    assert (letter.status, letter.publish_at) == (Status.APPROVED, at)
+    assert not LetterEvent.objects.filter(letter=letter).exists()
+
+
+def test_a_sub_editor_shortlists_from_the_queue_and_an_editor_from_approved():
+    queued, approved = make_letter(), make_letter(status=Status.APPROVED)
+    moderation.shortlist(queued.pk, actor=sub_editor())
+    moderation.shortlist(approved.pk, actor=editor())
+    assert set(Letter.objects.values_list("status", flat=True)) == {Status.SHORTLISTED}
+
+
+def decider_without_publishing():
+    """A staff user who may decide on letters but not publish or unpublish them."""
+    user = make_user()
+    user.user_permissions.add(
+        Permission.objects.get(content_type__app_label="letters", codename="decide_letter")
+    )
+    return User.objects.get(pk=user.pk)  # a fresh instance: permissions are cached
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_withdrawal_racing_a_publication_needs_the_publishers_permission():
+    letter = make_letter(status=Status.APPROVED)
+    # The withdrawal reads "is it published?" only once it holds the row.
+    errors_a, errors_b, second_waited = race(
+        lambda: moderation.publish(letter.pk, actor=editor()),
+        lambda: moderation.withdraw(letter.pk, actor=decider_without_publishing()),
+    )
+    assert second_waited
+    assert errors_a == []
+    assert [type(e) for e in errors_b] == [moderation.NotPermitted]
+    assert Letter.objects.get(pk=letter.pk).status == Status.PUBLISHED

@@ -7,9 +7,9 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from letters import moderation, tasks
-from letters.models import Edition, EditionLetter, EditionStatus, LetterEvent, Status
+from letters.models import Edition, EditionEvent, EditionLetter, EditionStatus, LetterEvent, Status
 
-from .factories import make_approved_letter, make_edition, make_letter, sub_editor
+from .factories import editor, make_approved_letter, make_edition, make_letter, sub_editor
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("enqueued")]  # no broker
 
@@ -309,3 +309,57 @@ def test_two_workers_publishing_the_same_edition_at_once_publish_each_letter_onc
 
     assert sorted(results) == [False, True]
     assert LetterEvent.objects.filter(action="published").count() == 3
+
+
+def edition_history(edition):
+    return [
+        (e.action, e.from_status, e.to_status, e.who)
+        for e in EditionEvent.objects.filter(edition=edition)
+    ]
+
+
+def test_every_change_of_an_editions_status_is_recorded_with_who_did_it():
+    edition = make_edition([make_approved_letter()])
+    desk = editor()
+
+    moderation.schedule_edition(edition.pk, at=timezone.now() + SOON, actor=desk)
+    moderation.unschedule_edition(edition.pk, actor=desk)
+    moderation.publish_edition(edition.pk, actor=desk)
+
+    assert edition_history(edition) == [
+        ("scheduled", EditionStatus.DRAFT, EditionStatus.SCHEDULED, str(desk)),
+        ("back to draft", EditionStatus.SCHEDULED, EditionStatus.DRAFT, str(desk)),
+        ("published", EditionStatus.DRAFT, EditionStatus.PUBLISHED, str(desk)),
+    ]
+
+
+def test_repeating_an_editions_change_records_it_once():
+    edition = make_edition([make_approved_letter()])
+    at = timezone.now() + SOON
+
+    for _ in range(2):
+        moderation.schedule_edition(edition.pk, at=at)
+        moderation.publish_edition(edition.pk)
+
+    assert [action for action, *_ in edition_history(edition)] == ["scheduled", "published"]
+
+
+def test_the_clock_records_its_publication_and_its_return_to_draft_with_the_reason():
+    published = make_edition([make_approved_letter()])
+    withdrawn = make_approved_letter()
+    stopped = make_edition([withdrawn])
+    for edition in (published, stopped):
+        moderation.schedule_edition(edition.pk, at=timezone.now() + SOON)
+    moderation.transition(withdrawn.pk, Status.WITHDRAWN, action="withdrawn")
+
+    moderation.publish_due(now=timezone.now() + 2 * SOON)
+
+    assert edition_history(published)[-1] == (
+        "published",
+        EditionStatus.SCHEDULED,
+        EditionStatus.PUBLISHED,
+        "schedule",
+    )
+    back = EditionEvent.objects.filter(edition=stopped).last()
+    assert (back.action, back.actor_label) == ("back to draft", "schedule")
+    assert "not approved" in back.note
