@@ -35,9 +35,9 @@ NAMES = (
 def task(name):
     """The registered task called `name`."""
     if name not in current_app.tasks:
-        # Celery finds letters.tasks by autodiscovery, which it runs lazily: a worker at
-        # start-up, any other process (web, pipe, SMTP listener) on its first job.
-        current_app.loader.import_default_modules()
+        # Celery finds letters.tasks by autodiscovery, which a worker runs at start-up; any
+        # other process (web, pipe, SMTP listener) runs it here, on its first job.
+        current_app.autodiscover_tasks(force=True)
     return current_app.tasks[name]
 
 
