@@ -82,8 +82,9 @@ SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY must be set when DEBUG is off. For local use set DEBUG=1; "
-            "in production set SECRET_KEY to a long random string."
+            "SECRET_KEY must be set when DEBUG is off. For local use set DEBUG=1 (or run bin/run "
+            "once: manage.py then uses var/development.env); in production set SECRET_KEY to a "
+            "long random string."
         )
     SECRET_KEY = "dev-only-insecure-key-for-the-letters-desk-never-use-in-production"
 
