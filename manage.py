@@ -3,10 +3,40 @@
 
 import os
 import sys
+from pathlib import Path
+
+
+def use_development_settings():
+    """Take DEBUG=1 (and whatever else) from var/development.env, which only bin/run writes.
+
+    Only when the environment says nothing about DEBUG or SECRET_KEY: production always sets
+    both, so it never reads the file, and without the file nothing changes (the settings still
+    refuse to start without SECRET_KEY). Exported variables always win over the file. The web
+    server (wsgi.py) and Celery never call this.
+    """
+    if "DEBUG" in os.environ or "SECRET_KEY" in os.environ:
+        return
+    # The same folder as settings.VAR_DIR, which cannot be imported before DEBUG is known.
+    var_dir = Path(os.environ.get("LETTERS_VAR_DIR", Path(__file__).resolve().parent / "var"))
+    path = var_dir / "development.env"
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return
+    for line in lines:
+        name, equals, value = line.strip().partition("=")
+        if equals and not name.startswith("#"):
+            os.environ.setdefault(name.strip(), value.strip())
+    print(
+        f"manage.py: DEBUG and SECRET_KEY are not set, so using the development settings in {path}"
+        " (written by bin/run)",
+        file=sys.stderr,
+    )
 
 
 def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reaction_letters.settings")
+    use_development_settings()
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

@@ -13,7 +13,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("LETTERS_VAR_DIR", BASE_DIR / "var"))
+# Absolute, so that the broker's folders (below) never depend on a process's working directory.
+VAR_DIR = Path(os.environ.get("LETTERS_VAR_DIR", BASE_DIR / "var")).absolute()
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -81,8 +82,9 @@ SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY must be set when DEBUG is off. For local use set DEBUG=1; "
-            "in production set SECRET_KEY to a long random string."
+            "SECRET_KEY must be set when DEBUG is off. For local use set DEBUG=1 (or run bin/run "
+            "once: manage.py then uses var/development.env); in production set SECRET_KEY to a "
+            "long random string."
         )
     SECRET_KEY = "dev-only-insecure-key-for-the-letters-desk-never-use-in-production"
 
@@ -313,14 +315,19 @@ CELERY_BROKER_URL = env_url(
     "CELERY_BROKER_URL", "filesystem://", ("filesystem", "redis", "rediss", "amqp", "memory")
 )
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # Every folder is named, absolute and under VAR_DIR: kombu's defaults ("data_in",
+    # "data_out", "processed", "control") are relative, so any process that declares a queue
+    # (worker, producer, `celery inspect`) would write them into the directory it was started
+    # from. Kombu creates the control folder without its parents, so both are made here.
     _queue_dir = VAR_DIR / "celery" / "queue"
+    _control_dir = VAR_DIR / "celery" / "control"
     _queue_dir.mkdir(parents=True, exist_ok=True)
+    _control_dir.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
-        # Kombu otherwise makes a control/ folder in whatever directory the process runs in.
-        "control_folder": str(VAR_DIR / "celery" / "control"),
+        "control_folder": str(_control_dir),
         "store_processed": False,
     }
 else:
