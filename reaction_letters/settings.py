@@ -155,7 +155,7 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["CONN_MAX_AGE"] = 0 if _db["NAME"] == ":memory:" else _db["CONN_MAX_AGE"]
     # wal_autocheckpoint: SQLite's default (1,000 pages) checkpoints, with an fsync, about
     # every hundred stored emails, which put receive_email's p99 at 4-6 ms; at 4,000 pages
-    # it is about 1.5 ms (bench/bench_import.py; figures in the notes on issue 3).
+    # it is about 1.5 ms (bench/bench_import.py; its receive_email latency).
     _db["OPTIONS"] = {
         "init_command": (
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; "

@@ -264,11 +264,6 @@ class Letter(models.Model):
         return f"{self.name}, {self.town}" if self.town else self.name
 
     @property
-    def over_word_limit(self):
-        """Longer than the desk's soft limit (the form refuses the hard one)."""
-        return self.word_count > settings.LETTERS_SOFT_WORD_LIMIT
-
-    @property
     def edited_word_count(self):
         return count_words(self.publishable_text)
 
