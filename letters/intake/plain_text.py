@@ -243,60 +243,65 @@ def strip_quotes(text: str) -> tuple[str, str]:
     """Return (letter text, signature block) with quotes and footers removed."""
     text = CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " "))
     lines = [ln.rstrip() if not _SIG_LINE.match(ln) else "-- " for ln in text.split("\n")]
-    n = len(lines)
-
-    # 1. Outlook-style top-posting: cut from the original-message marker on.
-    for i, line in enumerate(lines):
-        if _ORIGINAL.match(line):
-            lines = lines[:i]
-            break
-        if _HDR_FROM.match(line) and any(_HDR_NEXT.match(x) for x in lines[i + 1 : i + 4]):
-            lines = lines[:i]
-            break
-    n = len(lines)
-
-    # 2. "On <date>, X wrote:" attributions (possibly wrapped over two lines).
-    i = 0
-    while i < n:
-        line = lines[i]
-        span = 0
-        if _ATTRIB.match(line):
-            span = 1
-        elif (
-            i + 1 < n
-            and line.lstrip()[:3].lower() in ("on ", "le ", "am ")
-            and _ATTRIB.match(line + " " + lines[i + 1])
-        ):
-            span = 2
-        elif _LOOSE_ATTRIB.match(line):
-            nxt = next((x for x in lines[i + 1 :] if x.strip()), "")
-            span = 1 if _is_quote(nxt) else 0
-        if span:
-            rest = [x for x in lines[i + span :] if x.strip()]
-            if not any(_is_quote(x) for x in rest[:1]) or all(_is_quote(x) for x in rest):
-                # unprefixed original below, or a purely trailing quote block
-                lines = lines[:i]
-                n = len(lines)
-                break
-            del lines[i : i + span]
-            n = len(lines)
-            continue
-        i += 1
-
-    # 3. Remaining '>' lines (interleaved replies keep their own text).
+    lines = _cut_top_posting(lines)
+    lines = _cut_attributions(lines)
+    # Remaining '>' lines (interleaved replies keep their own text).
     lines = [x for x in lines if not _is_quote(x)]
-
-    # 4. Signature block.
-    sig = ""
-    for i, line in enumerate(lines):
-        if line == "-- ":
-            sig = "\n".join(lines[i + 1 :]).strip()
-            lines = lines[:i]
-            break
-
-    # 5. "Sent from my iPhone" and friends.
+    lines, sig = _split_signature(lines)
+    # "Sent from my iPhone" and friends.
     lines = [x for x in lines if not _FOOTER.match(x)]
     return tidy("\n".join(lines)), sig
+
+
+def _cut_top_posting(lines: list[str]) -> list[str]:
+    """Outlook-style top-posting: cut from the original-message marker on."""
+    for i, line in enumerate(lines):
+        if _ORIGINAL.match(line):
+            return lines[:i]
+        if _HDR_FROM.match(line) and any(_HDR_NEXT.match(x) for x in lines[i + 1 : i + 4]):
+            return lines[:i]
+    return lines
+
+
+def _attribution_span(lines: list[str], i: int) -> int:
+    """How many lines an "On <date>, X wrote:" attribution at line i takes (0: none)."""
+    line = lines[i]
+    if _ATTRIB.match(line):
+        return 1
+    if (
+        i + 1 < len(lines)
+        and line.lstrip()[:3].lower() in ("on ", "le ", "am ")
+        and _ATTRIB.match(line + " " + lines[i + 1])
+    ):
+        return 2
+    if _LOOSE_ATTRIB.match(line):
+        nxt = next((x for x in lines[i + 1 :] if x.strip()), "")
+        return 1 if _is_quote(nxt) else 0
+    return 0
+
+
+def _cut_attributions(lines: list[str]) -> list[str]:
+    """Drop attributions (possibly wrapped over two lines): with what follows them when that
+    is the unprefixed original or a purely trailing quote block, else just the line."""
+    i = 0
+    while i < len(lines):
+        span = _attribution_span(lines, i)
+        if not span:
+            i += 1
+            continue
+        rest = [x for x in lines[i + span :] if x.strip()]
+        if not any(_is_quote(x) for x in rest[:1]) or all(_is_quote(x) for x in rest):
+            return lines[:i]
+        del lines[i : i + span]
+    return lines
+
+
+def _split_signature(lines: list[str]) -> tuple[list[str], str]:
+    """The lines above a "-- " signature separator, and the signature below it."""
+    for i, line in enumerate(lines):
+        if line == "-- ":
+            return lines[:i], "\n".join(lines[i + 1 :]).strip()
+    return lines, ""
 
 
 def tidy(text: str) -> str:

@@ -235,10 +235,34 @@ def _standalone_signoff_line(lines: list[str], i: int) -> bool:
 def extract_signoff(text: str) -> tuple[str, Signoff]:
     """Pull "Yours, / Name / Town / Tel" off the end of the letter text."""
     lines = text.split("\n")
+    start, end = _signoff_run(lines)
+    block = [ln.strip() for ln in lines[start:end]]
+    # the name is the first line of the block that looks like a name
+    k = next((i for i, ln in enumerate(block) if _is_name(ln) or _split_name_town(ln)), None)
+    if k is None:
+        # maybe only a valediction at the end
+        if end and _VALEDICTION.match(lines[end - 1].strip()):
+            return tidy("\n".join(lines[: end - 1])), Signoff()
+        return text, Signoff()
+    start += k
+    block = block[k:]
+    valediction_at, own_paragraph = _above_block(lines, start)
+    name_town = _split_name_town(block[0])
+    if not (valediction_at is not None or own_paragraph or len(block) >= 2 or name_town):
+        return text, Signoff()
+    if start == 0 and len(block) == len(lines[:end]) and valediction_at is None:
+        # the whole text is "sign-off-ish": keep it as the letter
+        return text, Signoff()
+    cut = valediction_at if valediction_at is not None else start
+    return tidy("\n".join(lines[:cut])), _signoff_from(block, name_town)
+
+
+def _signoff_run(lines: list[str]) -> tuple[int, int]:
+    """(start, end) of the trailing run of short "sign-off-ish" lines (at most 8). Blank
+    lines between one-line paragraphs of a sign-off are removed from `lines`."""
     end = len(lines)
     while end and not lines[end - 1].strip():
         end -= 1
-    # collect the trailing run of short "sign-off-ish" lines
     start = end
     while start > 0 and end - start < 8:
         line = lines[start - 1].strip()
@@ -260,33 +284,23 @@ def extract_signoff(text: str) -> tuple[str, Signoff]:
         ):
             break
         start -= 1
-    block = [ln.strip() for ln in lines[start:end]]
-    # the name is the first line of the block that looks like a name
-    k = 0
-    while k < len(block) and not (_is_name(block[k]) or _split_name_town(block[k])):
-        k += 1
-    if k == len(block):
-        # maybe only a valediction at the end
-        if end and _VALEDICTION.match(lines[end - 1].strip()):
-            return tidy("\n".join(lines[: end - 1])), Signoff()
-        return text, Signoff()
-    start += k
-    block = block[k:]
-    # what sits above the block? a valediction (maybe after one blank line) or a blank line
+    return start, end
+
+
+def _above_block(lines: list[str], start: int) -> tuple[int | None, bool]:
+    """What sits above the sign-off: the line of a valediction (maybe after one blank line)
+    or None, and whether the sign-off is a paragraph of its own."""
     above = start - 1
     valediction_at = None
     if above >= 0 and _VALEDICTION.match(lines[above].strip()):
         valediction_at = above
     elif above >= 1 and not lines[above].strip() and _VALEDICTION.match(lines[above - 1].strip()):
         valediction_at = above - 1
-    own_paragraph = above < 0 or not lines[above].strip()
-    name_town = _split_name_town(block[0])
-    if not (valediction_at is not None or own_paragraph or len(block) >= 2 or name_town):
-        return text, Signoff()
-    if above < 0 and len(block) == len(lines[:end]) and valediction_at is None:
-        # the whole text is "sign-off-ish": keep it as the letter
-        return text, Signoff()
+    return valediction_at, above < 0 or not lines[above].strip()
 
+
+def _signoff_from(block: list[str], name_town: tuple[str, str] | None) -> Signoff:
+    """Name, town, address and phone from the sign-off's lines (the name first)."""
     s = Signoff()
     if name_town:
         s.name, s.town = name_town
@@ -309,18 +323,21 @@ def extract_signoff(text: str) -> tuple[str, Signoff]:
             others.append(line)
     if addr:
         s.address = ", ".join(others)
-        town = next((_POSTCODE.sub("", x).strip(" ,") for x in loc), "")
-        if not town:
-            for line in addr:
-                for piece in line.split(","):
-                    piece = _POSTCODE.sub("", piece.strip()).strip(" ,")
-                    if piece and not _STREET.search(piece) and _is_locality(piece):
-                        town = piece
-                        break
-                if town:
-                    break
-        s.town = s.town or town
+        s.town = s.town or _town_of_address(loc, addr)
     elif loc:
         s.town = s.town or ", ".join(loc)
-    cut = valediction_at if valediction_at is not None else start
-    return tidy("\n".join(lines[:cut])), s
+    return s
+
+
+def _town_of_address(loc: list[str], addr: list[str]) -> str:
+    """The town of an address: a locality line without its postcode, else the part of an
+    address line that is a locality and not a street."""
+    town = next((_POSTCODE.sub("", x).strip(" ,") for x in loc), "")
+    if town:
+        return town
+    for line in addr:
+        for piece in line.split(","):
+            piece = _POSTCODE.sub("", piece.strip()).strip(" ,")
+            if piece and not _STREET.search(piece) and _is_locality(piece):
+                return piece
+    return ""
