@@ -52,22 +52,16 @@ class EditionAdmin(admin.ModelAdmin):
     @admin.display(description="history")
     def history(self, edition):
         events = edition.events.select_related("actor") if edition.pk else []
-        return (
-            format_html_join(
-                "",
-                "<div>{} &middot; {} &middot; {}{}</div>",
-                (
-                    (
-                        timezone.localtime(event.created_at).strftime("%d %b %Y %H:%M"),
-                        event.action,
-                        event.who or "-",
-                        f" &middot; {event.note}" if event.note else "",
-                    )
-                    for event in events
-                ),
+        lines = (
+            (
+                timezone.localtime(event.created_at).strftime("%d %b %Y %H:%M"),
+                event.action,
+                event.who or "-",
+                event.note,
             )
-            or "-"
+            for event in events
         )
+        return format_html_join("", "<div>{} · {} · {} <i>{}</i></div>", lines) or "-"
 
     def has_publish_permission(self, request):
         return moderation.can(request.user, "publish")

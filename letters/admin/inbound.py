@@ -133,7 +133,7 @@ class InboundEmailAdmin(admin.ModelAdmin):
             (timezone.localtime(e.created_at).strftime("%d %b %Y %H:%M"), e.action, e.who or "-")
             for e in events
         )
-        return format_html_join("", "<div>{} &middot; {} &middot; {}</div>", lines) or "-"
+        return format_html_join("", "<div>{} · {} · {}</div>", lines) or "-"
 
     def has_process_permission(self, request):
         return moderation.can(request.user, "process_again")

@@ -4,8 +4,10 @@ import datetime
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.urls import reverse
 from django.utils import timezone
 
+from letters import moderation
 from letters.models import Edition, EditionStatus, Status
 
 from .factories import make_approved_letter, make_edition, make_letter, make_user, post_admin_action
@@ -120,3 +122,17 @@ def test_the_edition_page_reads_the_letter_choices_once_however_many_rows(admin_
         return sum('FROM "letters_letter"' in q["sql"] for q in queries.captured_queries)
 
     assert letter_queries(1) == letter_queries(6) <= 2
+
+
+def test_the_edition_page_shows_who_scheduled_and_cancelled_it(admin_client, admin_user):
+    edition = make_edition([make_approved_letter()])
+    moderation.schedule_edition(
+        edition.pk, at=timezone.now() + datetime.timedelta(days=1), actor=admin_user
+    )
+    moderation.unschedule_edition(edition.pk, actor=admin_user)
+
+    page = admin_client.get(reverse("admin:letters_edition_change", args=[edition.pk]))
+
+    html = page.content.decode()
+    assert "scheduled · admin <i>To publish" in html
+    assert "back to draft · admin" in html
