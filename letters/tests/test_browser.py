@@ -99,7 +99,7 @@ def shot(page, name, *, full_page=True):
 
 
 def test_a_letter_goes_from_the_readers_form_to_the_published_letters_page(
-    page, site, eager_tasks, mailoutbox
+    page, site, eager_tasks, mailoutbox, desk_defaults
 ):
     load_seeds(django_settings.BASE_DIR / "seeds")
     article = Article.objects.get()
