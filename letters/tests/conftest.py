@@ -1,6 +1,41 @@
+import importlib
+
 import pytest
+from django.apps import apps as django_apps
+
+from letters import views
+from letters.intake import receive
 
 from .factories import make_article
+
+# The data migration that gives a new desk its role groups and default reply templates.
+DESK_DEFAULTS = importlib.import_module("letters.migrations.0003_roles_and_reply_templates")
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    """Each test starts with the per-process caches empty, whatever ran before it.
+
+    The article index used to match mail (letters.intake.receive) is kept for five minutes
+    under a key of (article count, newest id). Test databases roll back, so the next test's
+    first article gets the same id: without this, a test could match mail against the
+    articles of the test before it. The blank letter form (letters.views) is rendered once
+    per word limit; the first page a test fetches renders it, so tests see the same thing
+    however they are ordered.
+    """
+    receive._index_cache.update(key=None, index=None, at=0.0)
+    views._blank_form_template.cache_clear()
+
+
+@pytest.fixture
+def desk_defaults(db):
+    """The rows `migrate` leaves in a new desk's database: the two role groups and the default
+    reply templates (the publication notice's among them).
+
+    A transactional test flushes the database when it ends, and these rows with it; a test that
+    needs the desk as deployed asks for this fixture, which puts them back. Safe to repeat.
+    """
+    DESK_DEFAULTS.forwards(django_apps, None)
 
 
 @pytest.fixture

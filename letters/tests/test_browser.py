@@ -3,6 +3,7 @@ approves and publishes it in an edition, and it appears on the site.
 
 Drives Debian's chromium (`apt-get install chromium`) through Playwright's sync API; no
 downloaded browser. Screenshots of each step go to artifacts/screenshots/, which CI keeps.
+The test reads as the list of steps; each step is a function below it that says what it checks.
 """
 
 import os
@@ -15,7 +16,7 @@ from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from letters.models import Letter, Status
+from letters.models import Article, Letter, Status
 from letters.seeds import load_seeds
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls below are plain
@@ -98,14 +99,29 @@ def shot(page, name, *, full_page=True):
 
 
 def test_a_letter_goes_from_the_readers_form_to_the_published_letters_page(
-    page, site, eager_tasks, mailoutbox
+    page, site, eager_tasks, mailoutbox, desk_defaults
 ):
     load_seeds(django_settings.BASE_DIR / "seeds")
-    from letters.models import Article
-
     article = Article.objects.get()
 
-    # The reader writes, watching the word counter.
+    write_a_letter(page, site, article)
+    letter = confirm_from_the_email(page, site, mailoutbox)
+    editor_logs_in(page, site)
+    editor_edits_for_length(page, site)
+    editor_approves(page, letter)
+    editor_publishes_todays_edition(page, site, letter)
+    readers_see_it_under_the_article(page, site, article)
+    readers_see_it_on_the_letters_page(page)
+    writer_is_told_where_it_appears(mailoutbox, site, article, letter)
+
+
+# --- The steps, in the order the test takes them ---------------------------------------------
+
+
+def write_a_letter(page, site, article):
+    """The reader fills in the form under the article, watching the word counter, and sends
+    it. Checks: the counter shows the letter's words against the limit; the thank-you page
+    names the writer."""
     page.goto(site + article.get_absolute_url())
     page.fill("#id_name", "Margaret Hale")
     page.fill("#id_town", "Milton")
@@ -123,7 +139,10 @@ def test_a_letter_goes_from_the_readers_form_to_the_published_letters_page(
     page.wait_for_selector("text=Thank you, Margaret Hale")
     shot(page, "02-reader-thanked")
 
-    # The confirmation email's link confirms the letter.
+
+def confirm_from_the_email(page, site, mailoutbox):
+    """The reader follows the link in the one email sent so far. Checks: the link points at
+    this site; the page says the letter is confirmed; the letter is now received. Returns it."""
     (confirmation,) = mailoutbox
     link = re.search(r"^(http\S+/letters/confirm/\S+)$", confirmation.body, re.M).group(1)
     assert link.startswith(site)
@@ -132,8 +151,11 @@ def test_a_letter_goes_from_the_readers_form_to_the_published_letters_page(
     shot(page, "03-reader-confirms-by-email-link")
     letter = Letter.objects.get(email="margaret@example.org")
     assert letter.status == Status.RECEIVED
+    return letter
 
-    # The editor logs in, edits the letter for length and approves it.
+
+def editor_logs_in(page, site):
+    """An editor signs in to the admin. Checks: the admin's user tools appear."""
     User.objects.create_superuser("editor", "editor@example.org", "a-long-test-password")
     page.goto(site + "/admin/")
     page.fill("#id_username", "editor")
@@ -142,6 +164,10 @@ def test_a_letter_goes_from_the_readers_form_to_the_published_letters_page(
     page.wait_for_selector("#user-tools")
     shot(page, "04-editor-logged-in")
 
+
+def editor_edits_for_length(page, site):
+    """The editor opens the letter from the queue and saves a shorter text and a headline.
+    Checks: the admin reports the change saved."""
     page.goto(site + "/admin/letters/letter/")
     page.click("text=Margaret Hale")
     page.fill("textarea[name=edited_body]", EDITED)
@@ -150,14 +176,20 @@ def test_a_letter_goes_from_the_readers_form_to_the_published_letters_page(
     page.click("input[name=_save]")
     page.wait_for_selector("text=was changed successfully")
 
+
+def editor_approves(page, letter):
+    """Back on the queue, the editor ticks the letter and runs Approve. Checks: the message
+    reports one letter approved (the queue itself then shows what still awaits a decision)."""
     page.check(f"input[name=_selected_action][value='{letter.pk}']")
     page.select_option("select[name=action]", label="Approve")
     page.click("button[name=index]")
-    # The queue then shows what still awaits a decision; the message reports the approval.
     page.wait_for_selector("text=Approved 1 letter.")
     shot(page, "06-editor-approves")
 
-    # The editor builds today's edition with the letter as its lead, and publishes it.
+
+def editor_publishes_todays_edition(page, site, letter):
+    """The editor builds today's edition with the letter as its lead, saves it, and runs
+    Publish now. Checks: the edition is added, then reported published."""
     today = timezone.localdate()
     page.goto(site + "/admin/letters/edition/add/")
     page.fill("input[name=title]", "Letters on Ukraine")
@@ -176,7 +208,10 @@ def test_a_letter_goes_from_the_readers_form_to_the_published_letters_page(
     page.wait_for_selector("text=1 edition(s) published.")
     shot(page, "08-editor-publishes-edition")
 
-    # Readers see it under the article and on the letters page: name and town, never the phone.
+
+def readers_see_it_under_the_article(page, site, article):
+    """Checks: under the article, the letter shows with the edition's headline, the edited
+    text and "name, town"; the phone number is nowhere on the page."""
     page.goto(site + article.get_absolute_url() + "#letters")
     section = page.locator("#letters")
     assert "Decide now, or admit we will not help" in section.inner_text()
@@ -186,6 +221,10 @@ def test_a_letter_goes_from_the_readers_form_to_the_published_letters_page(
     section.scroll_into_view_if_needed()
     shot(page, "09-letter-under-the-article", full_page=False)
 
+
+def readers_see_it_on_the_letters_page(page):
+    """The reader follows Letters in the site's menu. Checks: the edition is there with its
+    title, its lead marked, the edited text and "name, town"; the email address is not."""
     page.click("nav >> text=Letters")
     page.wait_for_selector("text=Lead letter")
     text = page.locator("main").inner_text()
@@ -194,7 +233,10 @@ def test_a_letter_goes_from_the_readers_form_to_the_published_letters_page(
     assert "margaret@example.org" not in page.content()
     shot(page, "10-letter-on-the-letters-page")
 
-    # The writer was told, with a link to where the letter appears.
+
+def writer_is_told_where_it_appears(mailoutbox, site, article, letter):
+    """Checks: the last email is the desk's publication notice, linking to the letter under
+    the article."""
     notice = mailoutbox[-1]
     assert notice.subject.startswith("Your letter is in Reaction")
     assert f"{site}{article.get_absolute_url()}#letter-{letter.pk}" in notice.body

@@ -52,7 +52,10 @@ def test_the_feed_never_carries_phone_address_or_email(client):
     letter = published(make_article(), phone="01434 600 600", address="1 Secret Lane, Hexham")
 
     body = client.get("/letters/feed/").content.decode()
+    _, (item,) = entries(client, "/letters/feed/")
 
+    assert item.find(f"{ATOM}author/{ATOM}name").text == letter.signature
+    assert letter.body in item.find(f"{ATOM}summary").text
     for secret in (letter.phone, letter.address, letter.email):
         assert secret not in body
 
@@ -69,12 +72,13 @@ def test_an_articles_feed_holds_only_the_letters_about_it(client):
 
 
 def test_a_withdrawn_letter_leaves_the_feed(client):
-    letter = published(make_article())
+    letter = published(make_article(), name="Gone Writer")
+    staying = published(make_article(), name="Staying Writer")
     moderation.unpublish(letter.pk)
 
     _, items = entries(client, "/letters/feed/")
 
-    assert items == []
+    assert [i.find(f"{ATOM}author/{ATOM}name").text for i in items] == [staying.signature]
     assert Status.WITHDRAWN == type(letter).objects.get(pk=letter.pk).status
 
 

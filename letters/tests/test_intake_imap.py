@@ -120,9 +120,14 @@ def test_a_login_failure_is_reported_not_raised(dovecot, mailbox, caplog):
     assert InboundEmail.objects.count() == 0
 
 
-def test_the_beat_task_survives_an_unreachable_server(settings):
-    settings.LETTERS_IMAP_URL = f"imap://desk:x@127.0.0.1:{dovecot_intake.free_port()}/INBOX"
-    tasks.poll_imap.apply()  # runs the task body; must not raise
+def test_the_beat_task_survives_an_unreachable_server(settings, caplog):
+    port = dovecot_intake.free_port()
+    settings.LETTERS_IMAP_URL = f"imap://desk:x@127.0.0.1:{port}/INBOX"
+    with caplog.at_level(logging.ERROR):
+        result = tasks.poll_imap.apply()  # runs the task body in this process
+    assert result.successful(), result.traceback
+    assert f"cannot connect to 127.0.0.1:{port}" in caplog.text
+    assert InboundEmail.objects.count() == 0
 
 
 def test_two_pollers_at_once_store_each_message_once(dovecot, mailbox):

@@ -45,15 +45,25 @@ def test_closed_article_says_so_and_offers_no_form(client):
 
 
 def test_article_closes_after_its_closing_time(client):
-    article = make_article(letters_close_at=timezone.now() - timedelta(minutes=1))
-    assert 'id="letter-form"' not in client.get(article.get_absolute_url()).text
+    article = make_article(
+        headline="Closed at noon", letters_close_at=timezone.now() - timedelta(minutes=1)
+    )
+    response = client.get(article.get_absolute_url())
+    html = response.text
+    assert response.status_code == 200
+    assert "Closed at noon" in html
+    assert "Letters on this article are now closed" in html
+    assert 'id="letter-form"' not in html
 
 
 def test_article_closes_by_the_desk_policy(client, settings):
     settings.LETTERS_CLOSE_AFTER_DAYS = 7
     old = make_article(published_at=timezone.now() - timedelta(days=8))
     recent = make_article(published_at=timezone.now() - timedelta(days=6))
-    assert 'id="letter-form"' not in client.get(old.get_absolute_url()).text
+    old_html = client.get(old.get_absolute_url()).text
+    assert old.headline in old_html
+    assert "Letters on this article are now closed" in old_html
+    assert 'id="letter-form"' not in old_html
     assert 'id="letter-form"' in client.get(recent.get_absolute_url()).text
 
 
@@ -162,7 +172,9 @@ def test_a_bot_filling_the_trap_is_thanked_but_marked_spam(client, article):
 
 
 def test_thank_you_link_cannot_be_forged(client):
-    assert client.get("/letters/thanks/1:forged/").status_code == 404
+    response = client.get("/letters/thanks/1:forged/")
+    assert response.status_code == 404
+    assert "This link does not work" in response.text
 
 
 def test_article_page_has_a_csrf_token(client, article):

@@ -7,9 +7,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from letters import moderation
-from letters.models import Status
+from letters.models import EditionStatus, Status
 
 from .factories import make_approved_letter, make_article, make_edition, make_letter
 
@@ -61,11 +62,14 @@ def test_no_page_shows_a_writers_phone_address_or_email(client):
 
 def test_letters_not_yet_published_do_not_appear(client):
     article = make_article()
+    published_edition([make_approved_letter(article=article, name="Already Published")])
     make_approved_letter(article=article, name="Still Approved")
     make_letter(article=article, status=Status.RECEIVED, name="Just Received")
 
     page = client.get(article.get_absolute_url()).content.decode()
 
+    assert "Letters in response" in page
+    assert "Already Published, Hexham" in page
     assert "Still Approved" not in page
     assert "Just Received" not in page
 
@@ -101,11 +105,22 @@ def test_the_letters_page_shows_editions_newest_first_with_the_lead_marked(clien
 
 
 def test_draft_and_scheduled_editions_are_not_on_the_letters_page(client):
-    make_edition([make_approved_letter(name="Draft Writer")])
+    published_edition([make_approved_letter(name="Published Writer")])
+    draft = make_edition([make_approved_letter(name="Draft Writer")])
+    scheduled = make_edition([make_approved_letter(name="Scheduled Writer")])
+    at = timezone.now() + datetime.timedelta(days=1)
+    moderation.schedule_edition(scheduled.pk, at=at)
 
     page = client.get(reverse("letters:letters_page")).content.decode()
 
+    scheduled.refresh_from_db()
+    assert (scheduled.status, scheduled.publish_at) == (EditionStatus.SCHEDULED, at)
+    assert draft.status == EditionStatus.DRAFT
+    assert "Published Writer, Hexham" in page
     assert "Draft Writer" not in page
+    assert "Scheduled Writer" not in page
+    assert draft.get_absolute_url() not in page
+    assert scheduled.get_absolute_url() not in page
 
 
 def test_a_withdrawn_letter_leaves_its_published_edition(client):
