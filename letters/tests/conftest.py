@@ -4,7 +4,7 @@ import pytest
 from django.apps import apps as django_apps
 
 from letters import views
-from letters.intake import receive
+from letters.intake import articles
 
 from .factories import make_article
 
@@ -16,14 +16,14 @@ DESK_DEFAULTS = importlib.import_module("letters.migrations.0003_roles_and_reply
 def fresh_caches():
     """Each test starts with the per-process caches empty, whatever ran before it.
 
-    The article index used to match mail (letters.intake.receive) is kept for five minutes
+    The article index used to match mail (letters.intake.articles) is kept for five minutes
     under a key of (article count, newest id). Test databases roll back, so the next test's
     first article gets the same id: without this, a test could match mail against the
     articles of the test before it. The blank letter form (letters.views) is rendered once
     per word limit; the first page a test fetches renders it, so tests see the same thing
     however they are ordered.
     """
-    receive._index_cache.update(key=None, index=None, at=0.0)
+    articles._index_cache.update(key=None, index=None, at=0.0)
     views._blank_form_template.cache_clear()
 
 

@@ -4,6 +4,8 @@ import datetime
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -111,9 +113,6 @@ def test_staff_without_the_publish_permission_cannot_publish(client):
 
 
 def test_the_edition_page_reads_the_letter_choices_once_however_many_rows(admin_client):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     def letter_queries(rows):
         edition = make_edition([make_approved_letter() for _ in range(rows)])
         with CaptureQueriesContext(connection) as queries:

@@ -15,9 +15,11 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 from django.utils import timezone
+from playwright.sync_api import sync_playwright
 
 from letters.models import Article, Letter, Status
 from letters.seeds import load_seeds
+from reaction_letters.celery import app as celery_app
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls below are plain
 # synchronous test code, not async code.
@@ -56,8 +58,6 @@ def page():
             "Debian's chromium is not installed (apt-get install chromium); "
             "the browser test needs /usr/bin/chromium."
         )
-    from playwright.sync_api import sync_playwright
-
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     SCREENSHOTS.mkdir(parents=True)
     with sync_playwright() as playwright:
@@ -75,12 +75,10 @@ def page():
 @pytest.fixture
 def eager_tasks():
     """Run Celery tasks in the process that enqueues them (the live server's thread)."""
-    from reaction_letters.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
+    before = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
     yield
-    app.conf.task_always_eager = before
+    celery_app.conf.task_always_eager = before
 
 
 @pytest.fixture

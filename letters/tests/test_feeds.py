@@ -3,6 +3,8 @@
 import xml.etree.ElementTree as ET
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from letters import moderation
 from letters.models import Status
@@ -87,9 +89,6 @@ def test_the_feed_of_an_unknown_article_is_not_found(client):
 
 
 def test_the_feeds_run_the_same_number_of_queries_with_ten_times_the_letters(client):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     article = make_article()
 
     def counts():

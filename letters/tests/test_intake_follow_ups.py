@@ -3,6 +3,7 @@
 from email.utils import format_datetime
 
 import pytest
+from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 
@@ -231,8 +232,6 @@ def test_the_letter_page_shows_the_follow_up_in_the_event_log(client, settings):
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
-    from django.contrib.auth.models import User
-
     letter = arrive(message("first@example.org")).letter
     arrive(reply("second@example.org", "first@example.org", body="<b>One more</b> thing."))
     client.force_login(User.objects.create_superuser("boss", "boss@example.com", "pw"))
@@ -273,8 +272,6 @@ def test_mailbox_import_threads_a_reply_to_a_letter_received_earlier():
 
 
 def test_the_inbound_email_list_links_a_follow_up_to_its_letter(client):
-    from django.contrib.auth.models import User
-
     letter = arrive(message("first@example.org")).letter
     arrive(reply("second@example.org", "first@example.org"))
     client.force_login(User.objects.create_superuser("boss", "boss@example.com", "pw"))

@@ -6,8 +6,12 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 from django.core.management import call_command
+from django.db import DataError
 
+from letters import moderation
+from letters.intake import process
 from letters.intake.archive import import_messages
+from letters.intake.store import receive_email
 from letters.models import InboundEmail, InboundStatus, Letter, LetterEvent, Status, WayIn
 
 from .factories import eml, make_four_day_week_article, make_message
@@ -56,8 +60,6 @@ def test_a_maildir_folder_is_imported(tmp_path, capsys):
 
 
 def test_an_archive_message_already_received_by_the_pipe_is_a_duplicate():
-    from letters.intake.store import receive_email
-
     receive_email(eml("plain.eml"), way_in=WayIn.PIPE)
     summary = import_messages([eml("plain.eml"), eml("html_only.eml")], batch_size=10)
     assert (summary.stored, summary.duplicates) == (1, 1)
@@ -81,8 +83,6 @@ def test_imported_letters_are_matched_to_their_articles():
 
 
 def test_a_message_that_crashes_the_parser_fails_alone(monkeypatch):
-    from letters.intake import process
-
     real = process.parse_email
 
     def fragile(raw, **kwargs):
@@ -107,10 +107,6 @@ def test_an_archived_letter_keeps_the_date_it_was_sent():
 
 
 def test_a_batch_the_database_refuses_is_stored_one_message_at_a_time(monkeypatch):
-    from django.db import DataError
-
-    from letters import moderation
-
     real = moderation.receive_many_by_email
     calls = []
 

@@ -11,7 +11,7 @@ import pytest
 from django.test import override_settings
 
 from letters.intake import webhooks
-from letters.intake.store import StorageUnavailable
+from letters.intake.store import StorageUnavailable, receive_email
 from letters.models import InboundEmail, WayIn
 
 from .factories import eml, make_message
@@ -188,8 +188,6 @@ def test_a_storage_failure_answers_503_so_the_provider_retries(client, provider)
 
 @override_settings(ANYMAIL=ANYMAIL)
 def test_the_same_message_from_a_provider_and_the_pipe_is_stored_once(client):
-    from letters.intake.store import receive_email
-
     raw = make_message()
     receive_email(raw, way_in=WayIn.PIPE)
     assert post_sendgrid(client, raw).status_code == 200

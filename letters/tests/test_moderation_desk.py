@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission, User
 from django.db import connection, transaction
 from django.utils import timezone
 
-from letters import moderation, tasks
+from letters import moderation, notifications, tasks
 from letters.models import TRANSITIONS, Letter, LetterEvent, Note, Reply, Status
 from letters.tests.factories import (
     editor,
@@ -306,8 +306,6 @@ def test_a_rejection_reply_is_sent_once_after_commit(
     assert mailoutbox[0].extra_headers["Auto-Submitted"] == "auto-replied"
     reply = Reply.objects.get(letter=letter)
     assert reply.sent_at is not None
-    from letters import notifications
-
     assert notifications.send_reply(reply.pk) is False
     assert len(mailoutbox) == 1
 

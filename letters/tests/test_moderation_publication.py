@@ -1,9 +1,10 @@
 """Publishing letters and editions, now or at a set time (letters.moderation, publication)."""
 
 import datetime
+import threading
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from letters import moderation, tasks
@@ -286,10 +287,6 @@ def test_the_publish_due_task_calls_the_plain_function(monkeypatch):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_publishing_the_same_edition_at_once_publish_each_letter_once():
-    import threading
-
-    from django.db import connection
-
     letters = [make_approved_letter() for _ in range(3)]
     edition = make_edition(letters)
     results, start = [], threading.Barrier(2)
