@@ -34,12 +34,36 @@ def use_development_settings():
     )
 
 
+# An MTA pipe runs `manage.py receive_email`; Postfix and Exim bounce the letter to its writer
+# on any exit code but 0 (stored) and 75 (EX_TEMPFAIL: keep it and retry).
+MTA_COMMANDS = {"receive_email"}
+EX_TEMPFAIL = 75
+
+
+def run_for_mta(execute):
+    """Run a command an MTA pipe calls so that it ends only in 0 or 75, even when the settings
+    cannot load (a missing or malformed environment), with a 4.3.0 status line."""
+    try:
+        execute()
+    except SystemExit as exc:
+        if exc.code in (0, EX_TEMPFAIL, None):
+            raise
+        print(f"4.3.0 temporary failure: exit {exc.code}", flush=True)
+        sys.exit(EX_TEMPFAIL)
+    except BaseException as exc:  # noqa: BLE001 - any escape would bounce the letter
+        print(f"4.3.0 temporary failure: {type(exc).__name__}", flush=True)
+        sys.exit(EX_TEMPFAIL)
+
+
 def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reaction_letters.settings")
     use_development_settings()
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    if sys.argv[1:2] and sys.argv[1] in MTA_COMMANDS:
+        run_for_mta(lambda: execute_from_command_line(sys.argv))
+    else:
+        execute_from_command_line(sys.argv)
 
 
 if __name__ == "__main__":

@@ -100,3 +100,31 @@ def test_reading_stops_keeping_bytes_past_the_limit_but_counts_them():
     kept, total = pipe.read_message(io.BytesIO(b"x" * 5000), limit=1000)
     assert len(kept) == 1001
     assert total == 5000
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [
+        {"SECRET_KEY": None, "DEBUG": "0"},  # a pipe started without the desk's environment
+        {"DATABASE_URL": "nosuchdb://x"},  # a malformed one
+        {"LETTERS_INBOUND_MAX_BYTES": "lots"},
+    ],
+    ids=["no secret key", "bad database url", "bad number"],
+)
+def test_the_pipe_command_exits_75_when_the_settings_cannot_load(environment):
+    env = {**os.environ, "CELERY_BROKER_URL": "memory://", "DEBUG": "0"}
+    for name, value in environment.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    result = subprocess.run(
+        [sys.executable, "manage.py", "receive_email", "--sender", "r@example.org"],
+        input=eml("plain.eml"),
+        capture_output=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 75, result.stdout + result.stderr
+    assert result.stdout.startswith(b"4.3.0 temporary failure")
