@@ -30,11 +30,22 @@ def header_block(raw):
     return raw[: match.start()] if match else raw
 
 
+# Control characters (NUL among them) have no place in a Message-ID or an address, and
+# PostgreSQL's text columns refuse NUL outright.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def without_controls(value):
+    """`value` as text with control characters removed (for header values the desk stores)."""
+    return _CONTROLS.sub("", str(value or ""))
+
+
 def _ids(value):
     ids = _ANGLE_ID.findall(value)
     if not ids:
         ids = [t.strip(b"<>,;") for t in value.split() if b"@" in t]
-    return [i.decode("utf-8", "replace") for i in ids if i]
+    ids = (without_controls(i.decode("utf-8", "replace")) for i in ids)
+    return [i for i in ids if i]
 
 
 def identify(raw):

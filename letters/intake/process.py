@@ -83,8 +83,8 @@ def decide(raw, *, envelope_from, envelope_to, index):
         InboundStatus.REJECTED,
         attachments=[
             {
-                "filename": a.filename,
-                "content_type": a.content_type,
+                "filename": _cut(a.filename, 255),
+                "content_type": _cut(a.content_type, 255),
                 "size": a.size,
                 "text_extracted": a.text_extracted,
             }

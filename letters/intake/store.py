@@ -4,13 +4,13 @@ import) hands its bytes to. One INSERT, then processing is enqueued after commit
 import logging
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from .. import jobs
 from ..models import InboundEmail, InboundStatus
-from .identify import header_block, identify
+from .identify import DERIVED_DOMAIN, Identity, header_block, identify, without_controls
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +34,8 @@ def new_raw_row(raw, ident, *, way_in, envelope_from, envelope_to, now, total_si
         raw=raw,
         size=size,
         way_in=way_in,
-        envelope_from=(envelope_from or "")[:998],
-        envelope_to=[str(a)[:320] for a in envelope_to][:100],
+        envelope_from=without_controls(envelope_from)[:998],
+        envelope_to=[without_controls(a)[:320] for a in envelope_to][:100],
         received_at=now,
     )
     if size > settings.LETTERS_INBOUND_MAX_BYTES:
@@ -71,6 +71,11 @@ def receive_email(raw, *, way_in, envelope_from="", envelope_to=(), total_size=N
                 total_size=total_size,
             )
             return _insert_once(row, ident)
+    except DataError as exc:
+        # A value in this message the database refuses: a permanent error, so keep the raw
+        # bytes under a derived name, failed with the reason, rather than ask for a retry.
+        log.exception("Inbound message refused by the database (%s)", ident.message_id)
+        return _store_refused(raw, ident, way_in=way_in, reason=f"{type(exc).__name__}: {exc}")
     except Exception as exc:
         log.exception("Could not store an inbound message (%s)", ident.message_id)
         raise StorageUnavailable(f"database unavailable: {type(exc).__name__}") from exc
@@ -98,3 +103,19 @@ def _insert_once(row, ident):
     if row.status == InboundStatus.PENDING:
         jobs.enqueue(jobs.PROCESS_INBOUND_EMAIL, row.pk)
     return row, True
+
+
+def _store_refused(raw, ident, *, way_in, reason):
+    """Store a message whose own values the database refused: raw bytes only, named by its
+    checksum, failed with `reason` for an editor to see. Returns (row, created)."""
+    derived = Identity(f"refused-{ident.checksum[:32]}@{DERIVED_DOMAIN}", True, ident.checksum)
+    now = timezone.now()
+    row = new_raw_row(raw, derived, way_in=way_in, envelope_from="", envelope_to=(), now=now)
+    row.status = InboundStatus.FAILED
+    row.reason = reason[:500]
+    row.processed_at = now
+    try:
+        with transaction.atomic():
+            return _insert_once(row, derived)
+    except Exception as exc:
+        raise StorageUnavailable(f"database unavailable: {type(exc).__name__}") from exc

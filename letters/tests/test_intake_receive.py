@@ -4,12 +4,12 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
-from django.db import OperationalError
+from django.db import DataError, OperationalError
 from django.test.utils import override_settings
 from django.utils import timezone
 
 from letters import tasks
-from letters.intake import process
+from letters.intake import process, store
 from letters.intake.identify import identify
 from letters.intake.process import process_again, process_inbound_email
 from letters.intake.store import StorageUnavailable, receive_email
@@ -390,3 +390,53 @@ def test_a_pending_message_whose_task_was_lost_is_enqueued_by_the_sweeper():
     with mock.patch.object(tasks.process_inbound_email, "apply_async") as apply_async:
         assert process.enqueue_stuck() == 1
     apply_async.assert_called_once_with(args=(row.pk,))
+
+
+def test_a_nul_in_the_message_id_and_envelope_is_stored_without_it_and_processed():
+    raw = make_message(message_id="<abc\x00def@example.org>")
+    row, created = receive_email(
+        raw, way_in=WayIn.PIPE, envelope_from="ann\x00@example.org", envelope_to=["letters\x00@x"]
+    )
+    assert created
+    row.refresh_from_db()
+    assert (row.message_id, row.envelope_from, row.envelope_to) == (
+        "abcdef@example.org",
+        "ann@example.org",
+        ["letters@x"],
+    )
+    assert process_inbound_email(row.pk) == InboundStatus.ACCEPTED
+
+
+def test_an_attachment_type_with_a_nul_does_not_fail_the_letter():
+    raw = (
+        b"From: Ann Reader <ann@example.org>\r\nTo: letters@reaction.life\r\n"
+        b"Subject: Trains\r\nMessage-ID: <nul-type@example.org>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\nDear Editor, the trains are late.\r\n"
+        b'--b\r\nContent-Type: application/x-\x00odd\r\nContent-Disposition: attachment; filename="a\x00.bin"\r\n\r\n'
+        b"xx\r\n--b--\r\n"
+    )
+    row = receive_and_process(raw)
+    assert row.status == InboundStatus.ACCEPTED
+    assert "\x00" not in str(row.attachments)
+
+
+def test_a_message_the_database_refuses_is_kept_raw_and_failed_not_retried_for_ever():
+    raw = make_message()
+    real = store._insert_once
+    calls = []
+
+    def refuse_first(row, ident):
+        calls.append(ident.message_id)
+        if len(calls) == 1:
+            raise DataError("value refused")
+        return real(row, ident)
+
+    with mock.patch.object(store, "_insert_once", side_effect=refuse_first):
+        row, created = receive_email(raw, way_in=WayIn.PIPE)
+    assert created
+    row.refresh_from_db()
+    assert row.status == InboundStatus.FAILED
+    assert "value refused" in row.reason
+    assert row.raw_bytes == raw
+    assert row.message_id.startswith("refused-")
