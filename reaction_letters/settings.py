@@ -271,6 +271,9 @@ LETTERS_INBOUND_MAX_DEPTH = env_int("LETTERS_INBOUND_MAX_DEPTH", 10, minimum=1)
 LETTERS_INBOUND_MAX_ATTACHMENT_BYTES = env_int(
     "LETTERS_INBOUND_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024, minimum=1024
 )
+# A message whose processing never finishes (its worker killed: time limit, out of memory) is
+# tried this many times, then marked failed with the reason for an editor.
+LETTERS_INBOUND_MAX_ATTEMPTS = env_int("LETTERS_INBOUND_MAX_ATTEMPTS", 3, minimum=1)
 # Raw messages are emptied this many days after they were processed (the letter keeps its text).
 LETTERS_RAW_EMAIL_RETENTION_DAYS = env_int("LETTERS_RAW_EMAIL_RETENTION_DAYS", 30, minimum=1)
 # One acknowledgement per emailed letter (never to automatic mail, one per sender per day).

@@ -156,8 +156,13 @@ def decide_safely(raw, *, envelope_from, envelope_to, index, label):
 
 
 def claim(inbound_id):
-    """Move a pending (or abandoned) message to processing. Returns the claim time or None."""
+    """Move a pending (or abandoned) message to processing. Returns the claim time or None.
+
+    A message abandoned LETTERS_INBOUND_MAX_ATTEMPTS times (each time its worker died) is not
+    claimed again: it is marked failed with the reason, so it cannot loop for ever."""
     now = timezone.now()
+    if fail_abandoned(InboundEmail.objects.filter(pk=inbound_id), now):
+        return None
     claimed = (
         InboundEmail.objects.filter(pk=inbound_id)
         .filter(
@@ -315,7 +320,11 @@ def process_again(inbound_ids, *, actor=None):
             .values_list("pk", flat=True)
         )
         InboundEmail.objects.filter(pk__in=ids).update(
-            status=InboundStatus.PENDING, reason="", claimed_at=None, processed_at=None
+            status=InboundStatus.PENDING,
+            reason="",
+            claimed_at=None,
+            processed_at=None,
+            attempts=0,
         )
         InboundEmailEvent.objects.bulk_create(
             InboundEmailEvent(inbound_email_id=pk, action="processed again", actor=signed_in(actor))
@@ -326,9 +335,29 @@ def process_again(inbound_ids, *, actor=None):
     return len(ids)
 
 
+def fail_abandoned(messages, now):
+    """Mark failed those of `messages` that are processing, abandoned by their worker, and
+    were tried LETTERS_INBOUND_MAX_ATTEMPTS times already. Returns how many."""
+    tries = settings.LETTERS_INBOUND_MAX_ATTEMPTS
+    return messages.filter(
+        status=InboundStatus.PROCESSING,
+        claimed_at__lt=now - PROCESSING_TIMEOUT,
+        attempts__gte=tries,
+    ).update(
+        status=InboundStatus.FAILED,
+        reason=(
+            f"processing did not finish in {tries} attempts (the worker was stopped each "
+            "time: time limit or memory); process it again once the cause is fixed"
+        ),
+        processed_at=now,
+    )
+
+
 def enqueue_stuck(limit=1000):
-    """Enqueue messages left pending (broker was down) or processing by a dead worker."""
+    """Enqueue messages left pending (broker was down) or processing by a dead worker; those
+    abandoned too often are marked failed instead."""
     now = timezone.now()
+    fail_abandoned(InboundEmail.objects.all(), now)
     ids = InboundEmail.objects.stuck(
         pending_before=now - timedelta(minutes=2), processing_before=now - PROCESSING_TIMEOUT
     ).values_list("pk", flat=True)[:limit]

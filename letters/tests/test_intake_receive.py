@@ -440,3 +440,47 @@ def test_a_message_the_database_refuses_is_kept_raw_and_failed_not_retried_for_e
     assert "value refused" in row.reason
     assert row.raw_bytes == raw
     assert row.message_id.startswith("refused-")
+
+
+def abandon(row, attempts):
+    """As if `attempts` workers claimed the message and each was killed midway."""
+    InboundEmail.objects.filter(pk=row.pk).update(
+        status=InboundStatus.PROCESSING,
+        attempts=attempts,
+        claimed_at=timezone.now() - process.PROCESSING_TIMEOUT - timedelta(seconds=1),
+    )
+
+
+def test_a_message_whose_worker_keeps_dying_ends_failed_after_the_set_attempts(settings):
+    settings.LETTERS_INBOUND_MAX_ATTEMPTS = 3
+    poison, _ = receive_email(make_message(), way_in=WayIn.PIPE)
+    other, _ = receive_email(make_message(message_id="<other@example.org>"), way_in=WayIn.PIPE)
+    abandon(poison, 3)
+    abandon(other, 2)
+    with mock.patch.object(tasks.process_inbound_email, "apply_async") as apply_async:
+        assert process.enqueue_stuck() == 1  # the other one, still worth a try
+    apply_async.assert_called_once_with(args=(other.pk,))
+    poison.refresh_from_db()
+    assert poison.status == InboundStatus.FAILED
+    assert "did not finish in 3 attempts" in poison.reason
+    assert process_inbound_email(poison.pk) is None  # a late task for it changes nothing
+    assert process_inbound_email(other.pk) == InboundStatus.ACCEPTED
+
+
+def test_a_task_reclaiming_a_message_abandoned_too_often_fails_it(settings):
+    settings.LETTERS_INBOUND_MAX_ATTEMPTS = 2
+    row, _ = receive_email(make_message(), way_in=WayIn.PIPE)
+    abandon(row, 2)
+    assert process_inbound_email(row.pk) is None
+    row.refresh_from_db()
+    assert row.status == InboundStatus.FAILED
+    assert Letter.objects.count() == 0
+
+
+def test_processing_a_failed_poison_message_again_gives_it_fresh_attempts(settings, enqueued):
+    settings.LETTERS_INBOUND_MAX_ATTEMPTS = 2
+    row, _ = receive_email(make_message(), way_in=WayIn.PIPE)
+    abandon(row, 2)
+    process.enqueue_stuck()
+    assert process_again([row.pk]) == 1
+    assert process_inbound_email(row.pk) == InboundStatus.ACCEPTED
