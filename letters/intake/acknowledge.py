@@ -9,7 +9,7 @@ from django.utils import timezone
 from ..models import EmailAcknowledgement, InboundEmail, InboundStatus
 from ..notifications import desk_mail, render_email, send_claimed
 from .decoding import normalise_address
-from .identify import references_of
+from .identify import references_of, return_path_of
 from .store import NULL_SENDER
 
 SYSTEM_MAILBOXES = {"mailer-daemon", "postmaster"}
@@ -35,6 +35,17 @@ def claim_acknowledgement(inbound, address, now):
         return None
 
 
+def reply_address(inbound):
+    """Where an automatic reply to a stored message goes (RFC 3834): the envelope sender it
+    came with, else the Return-Path its last MTA recorded, else the letter's From. Never the
+    header From alone when an envelope says otherwise: a forged From must not make the desk
+    mail a stranger. "<>" (the null sender) means no reply."""
+    envelope = inbound.envelope_from or return_path_of(inbound.raw_bytes)
+    if envelope == NULL_SENDER:
+        return NULL_SENDER
+    return normalise_address(envelope or inbound.letter.email)
+
+
 def _may_acknowledge(inbound, address):
     """Only the writer of an accepted, unsuspected letter, at a real person's address."""
     letter = inbound.letter
@@ -43,7 +54,8 @@ def _may_acknowledge(inbound, address):
         and letter is not None
         and not letter.suspect
         and address
-        and inbound.envelope_from != NULL_SENDER
+        and address != NULL_SENDER
+        and "@" in address
         and address not in settings.LETTERS_OWN_ADDRESSES
         and normalise_address(address, drop_tag=True).partition("@")[0] not in SYSTEM_MAILBOXES
     )
@@ -52,14 +64,15 @@ def _may_acknowledge(inbound, address):
 def send_acknowledgement(inbound_id):
     """Reply once to the writer of an accepted emailed letter. Returns True if sent.
 
-    Never for rejected (automatic, bulk, list, bounce, loop) or suspect mail, nor to a null
-    envelope sender or the desk's own addresses; at most one per address per day. Safe to
+    Sent to the envelope sender (reply_address), never for rejected (automatic, bulk, list,
+    bounce, loop) or suspect mail, nor to a null envelope sender or the desk's own addresses;
+    at most one per address per day. Safe to
     repeat. If sending fails the claim is released and the error raised, so a retry sends it.
     """
     if not settings.LETTERS_EMAIL_ACKNOWLEDGE:
         return False
     inbound = InboundEmail.objects.select_related("letter", "letter__article").get(pk=inbound_id)
-    address = normalise_address(inbound.letter.email) if inbound.letter else ""
+    address = reply_address(inbound) if inbound.letter else ""
     if not _may_acknowledge(inbound, address):
         return False
     claim = claim_acknowledgement(inbound, address, timezone.now())
@@ -82,7 +95,7 @@ def send_acknowledgement(inbound_id):
     message = desk_mail(
         subject,
         body,
-        letter.email,
+        address,
         letter_id=letter.pk,
         kind="ack",
         auto="auto-replied",

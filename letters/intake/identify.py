@@ -13,6 +13,7 @@ _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*((?:.*)(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.M)
 _REFERENCES = re.compile(rb"^references:[ \t]*((?:.*)(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.M)
 _ANGLE_ID = re.compile(rb"<([^<>\s]+)>")
+_RETURN_PATH = re.compile(rb"^return-path:[ \t]*([^\r\n]*)", re.IGNORECASE | re.M)
 
 # The Message-ID made for a message that has none: the same bytes always get the same one.
 DERIVED_DOMAIN = "letters.invalid"
@@ -59,6 +60,16 @@ def identify(raw):
     if ids:
         return Identity(ids[0][:995], False, checksum)
     return Identity(f"derived-{checksum[:32]}@{DERIVED_DOMAIN}", True, checksum)
+
+
+def return_path_of(raw):
+    """The first Return-Path header (the envelope sender the last MTA recorded): the address
+    without brackets, "<>" for the null sender, or "" if there is none."""
+    match = _RETURN_PATH.search(header_block(raw))
+    if not match:
+        return ""
+    value = without_controls(match.group(1).decode("utf-8", "replace")).strip()
+    return "<>" if value.replace(" ", "") == "<>" else value.strip("<>").strip()
 
 
 def references_of(raw):

@@ -99,3 +99,23 @@ def test_a_failed_send_releases_the_claim_so_the_retry_sends(mailoutbox):
             send_acknowledgement(row.pk)
     assert send_acknowledgement(row.pk) is True
     assert len(mailoutbox) == 1
+
+
+def test_the_acknowledgement_goes_to_the_envelope_sender_not_a_forged_from(mailoutbox):
+    forged = make_message(sender="A Stranger <victim@example.net>")
+    row = accepted(forged, envelope_from="real-sender@example.org")
+    assert send_acknowledgement(row.pk) is True
+    assert mailoutbox[0].to == ["real-sender@example.org"]
+
+
+def test_without_an_envelope_the_return_path_is_used(mailoutbox):
+    raw = make_message(sender="A Stranger <victim@example.net>")
+    row = accepted(b"Return-Path: <bounces@lists.example.org>\r\n" + raw)
+    assert send_acknowledgement(row.pk) is True
+    assert mailoutbox[0].to == ["bounces@lists.example.org"]
+
+
+def test_a_null_return_path_gets_no_acknowledgement(mailoutbox):
+    row = accepted(b"Return-Path: <>\r\n" + make_message())
+    assert send_acknowledgement(row.pk) is False
+    assert mailoutbox == []

@@ -1,6 +1,6 @@
 import hashlib
 
-from letters.intake.identify import DERIVED_DOMAIN, identify, references_of
+from letters.intake.identify import DERIVED_DOMAIN, identify, references_of, return_path_of
 
 from .factories import eml
 
@@ -30,3 +30,9 @@ def test_references_are_read_from_the_header_block_only():
         b"References: <not-a-header@example.org>\r\n"
     )
     assert references_of(raw) == ["a@example.org", "b@example.org"]
+
+
+def test_the_return_path_is_read_without_brackets_and_the_null_sender_kept():
+    assert return_path_of(b"Return-Path: <b@example.org>\r\nFrom: x\r\n\r\nbody") == "b@example.org"
+    assert return_path_of(b"Return-Path: < >\r\n\r\n") == "<>"
+    assert return_path_of(b"From: x\r\n\r\nReturn-Path: <late@example.org>\r\n") == ""
