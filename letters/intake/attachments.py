@@ -13,7 +13,11 @@ from .decoding import decode_bytes
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _TEXT_NS = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
-_MAX_XML = 20 * 1024 * 1024
+# A document's XML is inflated in chunks and given up past this size, whatever size the zip
+# declares (a declared size can lie); and its elements may nest at most this deep.
+_MAX_XML = 8 * 1024 * 1024
+_MAX_DEPTH = 100
+_CHUNK = 64 * 1024
 
 
 def _read_zip_member(data: bytes, name: str) -> bytes | None:
@@ -22,7 +26,14 @@ def _read_zip_member(data: bytes, name: str) -> bytes | None:
             info = zf.getinfo(name)
             if info.file_size > _MAX_XML:
                 return None
-            xml = zf.read(info)
+            chunks, size = [], 0
+            with zf.open(info) as member:
+                while chunk := member.read(_CHUNK):
+                    size += len(chunk)
+                    if size > _MAX_XML:
+                        return None
+                    chunks.append(chunk)
+            xml = b"".join(chunks)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, RuntimeError, EOFError):
         return None
     except Exception:  # noqa: BLE001 - zlib/zipfile on corrupt data can raise odd things
@@ -34,10 +45,30 @@ def _read_zip_member(data: bytes, name: str) -> bytes | None:
 
 
 def _parse_xml(xml: bytes) -> ElementTree.Element | None:
+    """The document's root element; None if the XML is broken or nests deeper than
+    _MAX_DEPTH (no letter does: it is an attack on the walks below)."""
+    depth = 0
     try:
-        return ElementTree.fromstring(xml)
+        parsing = ElementTree.iterparse(io.BytesIO(xml), events=("start", "end"))
+        for event, _ in parsing:
+            depth += 1 if event == "start" else -1
+            if depth > _MAX_DEPTH:
+                return None
+        return parsing.root
     except (ElementTree.ParseError, ValueError):
         return None
+
+
+def _docx_paragraphs(root: ElementTree.Element):
+    """The outermost <w:p> elements, in order (a paragraph nested in another one is part of
+    it, not walked again)."""
+    stack = [root]
+    while stack:
+        el = stack.pop()
+        if el.tag == _W + "p":
+            yield el
+        else:
+            stack.extend(reversed(el))
 
 
 def docx_text(data: bytes) -> str:
@@ -45,7 +76,7 @@ def docx_text(data: bytes) -> str:
     if root is None:
         return ""
     paras = []
-    for p in root.iter(_W + "p"):
+    for p in _docx_paragraphs(root):
         bits = []
         for el in p.iter():
             if el.tag == _W + "t" and el.text:

@@ -49,6 +49,7 @@ _PREFIX = re.compile(
     r"^\s*(?:(?:re|fwd?|fw|aw|sv|vs|tr|wg|antw|letters?|reply|response)\s*(?:\[\d+\])?\s*:\s*)+",
     re.IGNORECASE,
 )
+MAX_SUBJECT = 998  # RFC 5322's longest line
 _NON_WORD = re.compile(r"[^\w\s]+")
 _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -222,6 +223,8 @@ def normalise_title(text: str) -> str:
 
 
 def strip_subject_prefixes(subject: str) -> str:
+    # Spaces folded first: the prefix pattern backtracks on a long run of them ("Re      ...").
+    subject = " ".join(subject[:MAX_SUBJECT].split())
     prev = None
     while prev != subject:
         prev = subject

@@ -55,6 +55,9 @@ from .signoff import extract_signoff
 __all__ = ["Attachment", "ParseError", "ParsedEmail", "decode_bytes", "parse_email"]
 
 MB = 1024 * 1024
+# The most text read from one part, and kept as the letter's text: no letter is a megabyte
+# long, and every step after this one is linear in it (the raw message keeps everything).
+MAX_TEXT_CHARS = 1_000_000
 
 
 # ---------------------------------------------------------------------------
@@ -204,7 +207,8 @@ def _charset(part: Message) -> str | None:
 
 
 def _part_text(part: Message) -> str:
-    text = decode_bytes(_payload_bytes(part), _charset(part))
+    data = _payload_bytes(part)[: 4 * MAX_TEXT_CHARS]  # UTF-8 takes at most 4 bytes a character
+    text = decode_bytes(data, _charset(part))[:MAX_TEXT_CHARS]
     try:
         fmt = (part.get_param("format") or "").lower()
         delsp = (part.get_param("delsp") or "").lower() == "yes"
@@ -304,7 +308,7 @@ def _body_text(leaves: list[_Leaf]) -> tuple[str, list[str]]:
         plain = [t for t in (_part_text(lf.part) for lf in texts if lf.ctype == "text/plain")]
         plain = [t for t in plain if t.strip()]
         if plain:
-            return "\n\n".join(plain), []
+            return "\n\n".join(plain)[:MAX_TEXT_CHARS], []
         converted, hrefs = [], []
         for lf in texts:
             if lf.ctype != "text/html":
@@ -314,7 +318,7 @@ def _body_text(leaves: list[_Leaf]) -> tuple[str, list[str]]:
                 converted.append(text)
                 hrefs.extend(links)
         if converted:
-            return "\n\n".join(converted), hrefs
+            return "\n\n".join(converted)[:MAX_TEXT_CHARS], hrefs
     return "", []
 
 
@@ -344,7 +348,7 @@ def _text_from_attachments(attachments, max_attachment_bytes: int) -> str:
         kind = attachment_kind(attachment.filename, attachment.content_type)
         if kind is None or attachment.size > max_attachment_bytes:
             continue
-        text = attachment_text(kind, data, charset)
+        text = attachment_text(kind, data, charset)[:MAX_TEXT_CHARS]
         if text.strip():
             attachment.text_extracted = True
             return text

@@ -163,8 +163,57 @@ class _HTMLToText(HTMLParser):
         self.parts.append(data)
 
 
+# nh3 (Rust, so a task's time limit cannot stop it) takes time that grows with the square of
+# the nesting depth, and the text walk after it about a second a megabyte. So HTML is cut to
+# MAX_HTML_CHARS (a letter's HTML is a few thousand), and HTML nested deeper than
+# MAX_HTML_DEPTH (no letter is) has its tags dropped before nh3 sees it: the words are kept.
+MAX_HTML_CHARS = 300_000
+MAX_HTML_DEPTH = 100
+_TAG = re.compile(r"<(/?)([a-zA-Z][^\s/<>]*)[^<>]*>")
+_UNNESTED = frozenset(
+    "area base br col embed hr img input link meta param source track wbr p li td th tr "
+    "option dt dd".split()
+)
+
+
+def _nesting_depth(markup: str) -> int:
+    """The deepest nesting of elements, counted in one pass over the tags."""
+    depth = deepest = 0
+    for match in _TAG.finditer(markup):
+        closing, name = match.group(1), match.group(2).lower()
+        if name in _UNNESTED or match.group(0).endswith("/>"):
+            continue
+        depth = max(0, depth - 1) if closing else depth + 1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _flattened(markup: str) -> str:
+    """The markup without its tags, and without what script and style elements hold. One pass:
+    each search starts where the last one ended."""
+    lower = markup.lower()
+    kept, at = [], 0
+    while True:
+        starts = [i for i in (lower.find("<script", at), lower.find("<style", at)) if i >= 0]
+        if not starts:
+            kept.append(markup[at:])
+            break
+        start = min(starts)
+        kept.append(markup[at:start])
+        closing = "</script" if lower.startswith("<script", start) else "</style"
+        end = lower.find(closing, start)
+        if end < 0:
+            break  # unclosed: the rest is script or style
+        at = lower.find(">", end)
+        at = len(markup) if at < 0 else at + 1
+    return _TAG.sub(" ", " ".join(kept))
+
+
 def html_to_text(markup: str) -> tuple[str, list[str]]:
     """Return (plain text, http(s) hrefs).  Blockquotes come back '>'-prefixed."""
+    markup = markup[:MAX_HTML_CHARS]
+    if _nesting_depth(markup) > MAX_HTML_DEPTH:
+        markup = _flattened(markup)
     try:
         cleaned = nh3.clean(
             markup,
@@ -263,7 +312,7 @@ def _cut_top_posting(lines: list[str]) -> list[str]:
     return lines
 
 
-def _attribution_span(lines: list[str], i: int) -> int:
+def _attribution_span(lines: list[str], i: int, next_text: list[int]) -> int:
     """How many lines an "On <date>, X wrote:" attribution at line i takes (0: none)."""
     line = lines[i]
     if _ATTRIB.match(line):
@@ -275,25 +324,37 @@ def _attribution_span(lines: list[str], i: int) -> int:
     ):
         return 2
     if _LOOSE_ATTRIB.match(line):
-        nxt = next((x for x in lines[i + 1 :] if x.strip()), "")
-        return 1 if _is_quote(nxt) else 0
+        following = next_text[i + 1]
+        return 1 if following < len(lines) and _is_quote(lines[following]) else 0
     return 0
 
 
 def _cut_attributions(lines: list[str]) -> list[str]:
     """Drop attributions (possibly wrapped over two lines): with what follows them when that
-    is the unprefixed original or a purely trailing quote block, else just the line."""
+    is the unprefixed original or a purely trailing quote block, else just the line.
+
+    Linear: what follows each line (its next non-blank line, whether only quotes follow) is
+    worked out once, from the end."""
+    n = len(lines)
+    next_text = [n] * (n + 1)  # index of the next non-blank line at or after i (n: none)
+    only_quotes = [True] * (n + 1)  # every non-blank line from i on is a quote
+    for k in range(n - 1, -1, -1):
+        blank = not lines[k].strip()
+        next_text[k] = next_text[k + 1] if blank else k
+        only_quotes[k] = only_quotes[k + 1] and (blank or _is_quote(lines[k]))
+    kept = []
     i = 0
-    while i < len(lines):
-        span = _attribution_span(lines, i)
+    while i < n:
+        span = _attribution_span(lines, i, next_text)
         if not span:
+            kept.append(lines[i])
             i += 1
             continue
-        rest = [x for x in lines[i + span :] if x.strip()]
-        if not any(_is_quote(x) for x in rest[:1]) or all(_is_quote(x) for x in rest):
-            return lines[:i]
-        del lines[i : i + span]
-    return lines
+        following = next_text[i + span]
+        if following == n or not _is_quote(lines[following]) or only_quotes[i + span]:
+            return kept  # unprefixed original below, or a purely trailing quote block
+        i += span
+    return kept
 
 
 def _split_signature(lines: list[str]) -> tuple[list[str], str]:

@@ -133,6 +133,11 @@ _EMAILISH = re.compile(
 )
 
 
+# A sign-off line is short: a longer line is letter text, and is never matched against the
+# patterns below (some of which backtrack on long runs of spaces or "a@a." repeats).
+MAX_SIGNOFF_LINE = 120
+
+
 def _is_phone(line: str) -> str:
     m = _PHONE.match(line.strip())
     if m and sum(ch.isdigit() for ch in m.group(1)) >= 9:
@@ -224,7 +229,7 @@ def _standalone_signoff_line(lines: list[str], i: int) -> bool:
     if i < 0:
         return False
     line = lines[i].strip()
-    if not line or _VALEDICTION.match(line):
+    if not line or len(line) > MAX_SIGNOFF_LINE or _VALEDICTION.match(line):
         return False
     above = lines[i - 1].strip() if i > 0 else ""
     if above and not _VALEDICTION.match(above):
@@ -272,7 +277,7 @@ def _signoff_run(lines: list[str]) -> tuple[int, int]:
             start -= 1
             end -= 1
             continue
-        if not line or _VALEDICTION.match(line):
+        if not line or len(line) > MAX_SIGNOFF_LINE or _VALEDICTION.match(line):
             break
         if not (
             _is_phone(line)

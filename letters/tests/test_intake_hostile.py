@@ -1,0 +1,141 @@
+"""Hostile mail against the parser: every worst case we know is read in well under a second.
+
+Each payload once took seconds to minutes (a pattern that backtracks, a walk that copies a
+slice per line, nh3 on deep nesting, a quadratic walk of nested Word paragraphs) or unbounded
+memory (a document that inflates without limit). Timings are one run each on a shared
+machine, so the bound is generous; the payloads are sized so the old code took far longer.
+"""
+
+import base64
+import io
+import time
+import tracemalloc
+import zipfile
+
+import pytest
+
+from letters.intake import attachments
+from letters.intake.match import strip_subject_prefixes
+from letters.intake.parse import ParseError, parse_email
+from letters.intake.plain_text import html_to_text, strip_quotes
+from letters.intake.signoff import extract_signoff
+
+SECOND = 1.0
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+
+def message(body, *, content_type="text/plain", headers=b""):
+    if isinstance(body, str):
+        body = body.encode()
+    return (
+        b"From: Ann Reader <ann@example.org>\r\nTo: letters@reaction.life\r\n"
+        b"Subject: Trains\r\nMessage-ID: <hostile@example.org>\r\nMIME-Version: 1.0\r\n"
+        + headers
+        + f"Content-Type: {content_type}; charset=utf-8\r\n\r\n".encode()
+        + body
+    )
+
+
+def document(xml, *, name="word/document.xml"):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, xml)
+    return buffer.getvalue()
+
+
+def with_docx(data):
+    return (
+        b"From: Ann Reader <ann@example.org>\r\nTo: letters@reaction.life\r\nSubject: Doc\r\n"
+        b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\n\r\n--b\r\n"
+        b"Content-Type: application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        b'\r\nContent-Disposition: attachment; filename="letter.docx"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(data) + b"--b--\r\n"
+    )
+
+
+def timed(work, *args):
+    started = time.perf_counter()
+    try:
+        result = work(*args)
+    except ParseError as exc:
+        result = exc
+    return result, time.perf_counter() - started
+
+
+SIGNED = "Dear Editor, the trains are late.\n\nAnn Smith\n"
+
+PAYLOADS = {
+    # A sign-off line of spaces (three \s* in a row in the phone pattern: minutes at 2 KB).
+    "spaces in a sign-off line": lambda: message(SIGNED + "Tel" + " " * 20_000 + "x"),
+    # "e-mail: a@a.a@a...": the e-mail-like pattern backtracks on every "@" and ".".
+    "an e-mail-like sign-off": lambda: message(SIGNED + "e-mail: " + "a@a." * 5_000 + " x"),
+    # Thousands of "On ... wrote:" attributions: a slice of the rest copied for each.
+    "attributions on every line": lambda: message(
+        "Dear Editor\n" + "On Monday Ann wrote:\n> x\ntext\n" * 20_000
+    ),
+    "deeply nested HTML": lambda: message("<div>" * 100_000 + "hi", content_type="text/html"),
+    "a flood of unclosed scripts": lambda: message("<script>" * 100_000, content_type="text/html"),
+    "25 MB of short lines": lambda: message("Dear Editor, the trains are late.\n" * 700_000),
+    "a 1 MB single line": lambda: message("word " * 200_000),
+    "10,000 header lines": lambda: message("Dear Editor", headers=b"X-Spam: yes\r\n" * 10_000),
+    "nested Word paragraphs": lambda: with_docx(
+        document(f'<w:document xmlns:w="{W}"><w:body>' + "<w:p>" * 20_000 + "<w:t>hi</w:t>")
+    ),
+}
+
+
+@pytest.mark.parametrize("name", PAYLOADS)
+def test_a_hostile_message_is_parsed_or_refused_in_under_a_second(name):
+    raw = PAYLOADS[name]()
+    _, seconds = timed(parse_email, raw)
+    assert seconds < SECOND, f"{name}: {seconds:.2f} s"
+
+
+def test_a_long_run_of_spaces_after_re_in_a_subject_is_read_quickly():
+    result, seconds = timed(strip_subject_prefixes, "Re" + " " * 50_000 + "Trains")
+    assert seconds < 0.1
+    assert result == "Re"  # cut at RFC 5322's 998 characters, then spaces folded
+    assert strip_subject_prefixes("Re:" + " " * 500 + "Trains") == "Trains"
+
+
+def test_the_sign_off_is_still_found_beside_a_hostile_line():
+    body, signoff = extract_signoff(
+        "Dear Editor, trains.\n\n" + "x " * 5_000 + "\n\nAnn Smith\nHexham"
+    )
+    assert (signoff.name, signoff.town) == ("Ann Smith", "Hexham")
+    assert body.startswith("Dear Editor")
+
+
+def test_quotes_under_each_attribution_are_still_removed():
+    text, _ = strip_quotes("My reply.\n\nOn Monday Ann wrote:\n> hers\n\nMore of mine.\n" * 3)
+    assert "hers" not in text
+    assert text.count("More of mine.") == 3
+
+
+def test_html_nested_too_deep_keeps_its_words_and_drops_its_scripts():
+    text, _ = html_to_text("<div>" * 5_000 + "Dear Editor<script>alert(1)</script> the trains")
+    assert " ".join(text.split()) == "Dear Editor the trains"
+
+
+def test_a_document_that_inflates_past_the_cap_is_refused_in_little_time_and_memory():
+    bomb = document(b"<w:document>" + b" " * 50_000_000 + b"</w:document>")
+    assert len(bomb) < 100_000
+    tracemalloc.start()
+    text, seconds = timed(attachments.docx_text, bomb)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert text == ""
+    assert seconds < SECOND
+    assert peak < attachments._MAX_XML
+
+
+def test_a_word_document_nested_too_deep_gives_no_text_rather_than_a_long_walk():
+    xml = f'<w:document xmlns:w="{W}"><w:body>' + "<w:p>" * 500 + "<w:t>hi</w:t>" + "</w:p>" * 500
+    assert attachments.docx_text(document(xml + "</w:body></w:document>")) == ""
+
+
+def test_nested_word_paragraphs_within_the_depth_are_read_once():
+    inner = "<w:p><w:r><w:t>one</w:t></w:r><w:p><w:r><w:t>two</w:t></w:r></w:p></w:p>"
+    xml = f'<w:document xmlns:w="{W}"><w:body>{inner}</w:body></w:document>'
+    assert attachments.docx_text(document(xml)) == "onetwo"
