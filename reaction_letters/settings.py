@@ -7,10 +7,12 @@ production is strict (no default secret key; `manage.py check --deploy` is clean
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Absolute, so that the broker's folders (below) never depend on a process's working directory.
@@ -109,6 +111,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "letters.middleware.LimitRequestBodyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -132,6 +135,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
                 "letters.context_processors.desk",
             ],
         },
@@ -184,7 +188,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or BASE_DIR / "staticfiles")
 # Production serves hashed, compressed files collected by `collectstatic`; DEBUG and the tests
 # serve straight from the apps' static folders.
 STATIC_MANIFEST = env_bool("STATIC_MANIFEST", not DEBUG)
@@ -399,6 +403,45 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Preloading HSTS is a decision for the publisher, not a default.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# --- Content-Security-Policy (the public doors) ------------------------------------------
+# Every page, public and admin, runs only scripts and styles from our own static files: our
+# templates have no inline <script>, <style> or style="". Django's admin marks its few inline
+# tags with the per-request nonce (the csp context processor above). Bootstrap draws its check
+# boxes and select arrows as data: images. LETTERS_FRAME_ANCESTORS names the sites that may
+# show the desk's pages (the letter form) in a frame: 'self' by default; "none" for nowhere.
+_FRAME_ORIGIN = re.compile(r"^https?://(\*\.)?[a-z0-9.-]+(:[0-9]{1,5})?$", re.IGNORECASE)
+
+
+def env_frame_ancestors(name, default):
+    values = []
+    for item in env_list(name, default):
+        keyword = item.strip("'").lower()
+        if keyword in {"self", "none"}:
+            values.append(CSP.SELF if keyword == "self" else CSP.NONE)
+        elif _FRAME_ORIGIN.match(item):
+            values.append(item)
+        else:
+            raise ImproperlyConfigured(
+                f"{name} must list origins such as https://www.reaction.life, or self or none, "
+                f"not {item!r}."
+            )
+    if CSP.NONE in values and len(values) > 1:
+        raise ImproperlyConfigured(f"{name}: none cannot be combined with other values.")
+    return values or [CSP.NONE]
+
+
+LETTERS_FRAME_ANCESTORS = env_frame_ancestors("LETTERS_FRAME_ANCESTORS", ["self"])
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": LETTERS_FRAME_ANCESTORS,
+}
 
 LOGGING = {
     "version": 1,

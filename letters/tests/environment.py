@@ -15,18 +15,34 @@ os.environ.setdefault("LETTERS_VAR_DIR", tempfile.mkdtemp(prefix="letters-test-"
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked `postgres` (row locks, real concurrency) run only against PostgreSQL.
+    """Tests marked `postgres` (row locks, real concurrency) run only against PostgreSQL, and
+    tests marked `production` (the README's production steps) only with PostgreSQL and Redis.
 
     Elsewhere they are deselected, and said so, rather than skipped: the SQLite run is
-    complete for what SQLite can show.
+    complete for what SQLite can show. Where they are selected they fail, never skip, when a
+    service is missing.
     """
-    if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+    on_postgres = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+    on_redis = os.environ.get("CELERY_BROKER_URL", "").startswith(("redis://", "rediss://"))
+    _deselect(config, items, "postgres", on_postgres, "PostgreSQL-only", "set DATABASE_URL")
+    _deselect(
+        config,
+        items,
+        "production",
+        on_postgres and on_redis,
+        "production-path",
+        "set DATABASE_URL to PostgreSQL and CELERY_BROKER_URL to Redis",
+    )
+
+
+def _deselect(config, items, marker, runs_here, what, how):
+    if runs_here:
         return
-    postgres_only = [item for item in items if item.get_closest_marker("postgres")]
-    if postgres_only:
-        config.hook.pytest_deselected(items=postgres_only)
-        items[:] = [item for item in items if not item.get_closest_marker("postgres")]
-        print(f"\n{len(postgres_only)} PostgreSQL-only tests deselected (set DATABASE_URL).")
+    marked = [item for item in items if item.get_closest_marker(marker)]
+    if marked:
+        config.hook.pytest_deselected(items=marked)
+        items[:] = [item for item in items if not item.get_closest_marker(marker)]
+        print(f"\n{len(marked)} {what} tests deselected ({how}).")
 
 
 # With LETTERS_NO_SKIPS=1 (as .ci/run sets) a skipped test fails the run: CI must never pass

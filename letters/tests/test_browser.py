@@ -21,6 +21,8 @@ from letters.models import Article, Letter, Status
 from letters.seeds import load_seeds
 from reaction_letters.celery import app as celery_app
 
+from .factories import make_article, make_letter
+
 # Playwright's sync API runs an event loop in this thread; the ORM calls below are plain
 # synchronous test code, not async code.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -73,6 +75,19 @@ def page():
 
 
 @pytest.fixture
+def csp_violations(page):
+    """What chromium reports in the console as refused by the Content-Security-Policy."""
+    found = []
+
+    def note(message):
+        if "Content Security Policy" in message.text:
+            found.append(f"{page.url}: {message.text}")
+
+    page.on("console", note)
+    return found
+
+
+@pytest.fixture
 def eager_tasks():
     """Run Celery tasks in the process that enqueues them (the live server's thread)."""
     before = celery_app.conf.task_always_eager
@@ -97,7 +112,7 @@ def shot(page, name, *, full_page=True):
 
 
 def test_a_letter_goes_from_the_readers_form_to_the_published_letters_page(
-    page, site, eager_tasks, mailoutbox, desk_defaults
+    page, site, eager_tasks, mailoutbox, desk_defaults, csp_violations
 ):
     load_seeds(django_settings.BASE_DIR / "seeds")
     article = Article.objects.get()
@@ -111,6 +126,29 @@ def test_a_letter_goes_from_the_readers_form_to_the_published_letters_page(
     readers_see_it_under_the_article(page, site, article)
     readers_see_it_on_the_letters_page(page)
     writer_is_told_where_it_appears(mailoutbox, site, article, letter)
+    assert csp_violations == []
+
+
+def test_the_article_the_admin_queue_and_a_letter_page_run_under_the_policy(
+    page, site, csp_violations
+):
+    """Each page loads its scripts and styles (the word counter counts, the admin's queue and
+    letter page are styled and scripted) with nothing refused by the Content-Security-Policy."""
+    article = make_article(slug="policy")
+    letter = make_letter(article=article, name="Margaret Hale")
+    page.goto(site + article.get_absolute_url())
+    page.fill("#id_body", "Three short words")
+    assert page.inner_text("#word-count") == "3 of 300 words"
+    assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith("Georgia")
+
+    editor_logs_in(page, site)
+    page.goto(site + "/admin/letters/letter/")
+    page.wait_for_selector("text=Margaret Hale")
+    page.goto(site + f"/admin/letters/letter/{letter.pk}/change/")
+    page.fill("textarea[name=edited_body]", "Two words")
+    assert page.inner_text("#edited-word-count").startswith("2 words")
+    shot(page, "11-letter-page-under-the-policy")
+    assert csp_violations == []
 
 
 # --- The steps, in the order the test takes them ---------------------------------------------

@@ -4,6 +4,7 @@ from html import unescape
 
 import pytest
 from django.utils import timezone
+from django.views.defaults import server_error
 
 from letters.models import Letter, LetterEvent, Status
 
@@ -181,3 +182,22 @@ def test_article_page_has_a_csrf_token(client, article):
     assert re.search(
         r'name="csrfmiddlewaretoken" value="\w+"', client.get(article.get_absolute_url()).text
     )
+
+
+def test_an_unknown_address_gets_the_sites_own_not_found_page(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert "We cannot find that page" in response.text
+    assert 'href="/letters/"' in response.text  # the site's header and links, not Django's page
+
+
+def test_a_server_error_gets_a_plain_page_that_needs_no_static_manifest(rf, settings):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    settings.STATIC_ROOT = "/nonexistent"  # no manifest: {% static %} would raise here
+    response = server_error(rf.get("/"))
+    assert response.status_code == 500
+    assert b"Something went wrong on our side" in response.content
+    assert b'href="/static/vendor/bootstrap/bootstrap.min.css"' in response.content
