@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 STORED_KEYWORD = "$LettersStored"
 FETCH_BATCH = 25
+# At most this many bytes of messages are fetched at once.
+FETCH_BYTES = 32 * 1024 * 1024
 
 
 @dataclass
@@ -103,25 +105,55 @@ def _poll(client, config, result):
     client.select_folder(config.folder)
     uids = client.search(["NOT", "KEYWORD", STORED_KEYWORD, "NOT", "DELETED"])
     for start in range(0, len(uids), FETCH_BATCH):
-        chunk = uids[start : start + FETCH_BATCH]
-        done = []
-        try:
-            for uid, data in client.fetch(chunk, ["BODY.PEEK[]"]).items():
-                raw = data.get(b"BODY[]")
-                if raw is None:
-                    continue  # Moved or expunged by another poller meanwhile.
-                result.fetched += 1
-                _, created = receive_email(raw, way_in=WayIn.IMAP)
-                if created:
-                    result.stored += 1
-                else:
-                    result.duplicates += 1
-                done.append(uid)
-        finally:
-            # Whatever was committed before an error is marked, so it is not fetched again.
-            if done:
-                _after_store(client, config, done)
-                result.uids_done.extend(done)
+        sizes = {
+            uid: data.get(b"RFC822.SIZE", 0)
+            for uid, data in client.fetch(
+                uids[start : start + FETCH_BATCH], ["RFC822.SIZE"]
+            ).items()
+        }
+        for group, whole in _fetch_groups(sizes, settings.LETTERS_INBOUND_MAX_BYTES):
+            done = []
+            try:
+                for uid, raw in _fetch(client, group, whole):
+                    result.fetched += 1
+                    _, created = receive_email(raw, way_in=WayIn.IMAP, total_size=sizes[uid])
+                    if created:
+                        result.stored += 1
+                    else:
+                        result.duplicates += 1
+                    done.append(uid)
+            finally:
+                # Whatever was committed before an error is marked, so it is not fetched again.
+                if done:
+                    _after_store(client, config, done)
+                    result.uids_done.extend(done)
+
+
+def _fetch_groups(sizes, max_bytes):
+    """The uids to fetch together, and whether whole (under the size limit) or only their
+    headers (over it: the desk keeps the headers and rejects the message, saying why). A
+    group holds at most FETCH_BYTES, so a poll's memory is bounded whatever the mailbox."""
+    group, total = [], 0
+    for uid, size in sizes.items():
+        if size > max_bytes:
+            yield [uid], False
+            continue
+        if group and total + size > FETCH_BYTES:
+            yield group, True
+            group, total = [], 0
+        group.append(uid)
+        total += size
+    if group:
+        yield group, True
+
+
+def _fetch(client, uids, whole):
+    """(uid, bytes) of each message still there (another poller may have moved it)."""
+    part = "BODY.PEEK[]" if whole else "BODY.PEEK[HEADER]"
+    key = b"BODY[]" if whole else b"BODY[HEADER]"
+    for uid, data in client.fetch(uids, [part]).items():
+        if data.get(key) is not None:
+            yield uid, data[key]
 
 
 def _after_store(client, config, uids):
@@ -144,7 +176,9 @@ def _after_store(client, config, uids):
 
 
 def _expunge(client, uids):
+    """Remove our deleted messages. Without UIDPLUS a plain EXPUNGE would also remove every
+    other message someone marked deleted in the folder, so ours are left marked instead."""
     if client.has_capability("UIDPLUS"):
         client.uid_expunge(uids)
     else:
-        client.expunge()
+        log.info("IMAP server lacks UIDPLUS: %d stored message(s) left marked deleted", len(uids))

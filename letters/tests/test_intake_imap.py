@@ -164,3 +164,47 @@ def test_settings_give_the_account_and_folder(settings):
     cfg = imap.config_from_settings()
     assert (cfg.host, cfg.port, cfg.ssl) == ("imap.example.org", 993, True)
     assert (cfg.user, cfg.password, cfg.folder) == ("desk@reaction.life", "p@ss", "Letters")
+
+
+def test_a_message_over_the_size_limit_is_fetched_as_headers_only_and_kept_rejected(
+    dovecot, mailbox, settings
+):
+    settings.LETTERS_INBOUND_MAX_BYTES = 50_000
+    big = make_message(message_id="<big@example.org>", body="word " * 40_000)
+    small = make_message(message_id="<small@example.org>")
+    mailbox(big)
+    mailbox(small)
+    result = poll_imap(config(dovecot))
+    assert (result.error, result.stored) == ("", 2)
+    row = InboundEmail.objects.get(message_id="big@example.org")
+    assert row.raw_truncated and row.size >= len(big)
+    assert row.raw_bytes.startswith(b"From: Ann Reader") and b"word word" not in row.raw_bytes
+    assert "too large" in row.reason
+    assert InboundEmail.objects.get(message_id="small@example.org").raw_bytes == small
+    assert all(STORED_KEYWORD.encode() in f for f in server_flags(mailbox.client).values())
+
+
+def test_a_poll_fetches_messages_in_groups_of_bounded_size(monkeypatch):
+    monkeypatch.setattr(imap, "FETCH_BYTES", 100)
+    groups = list(imap._fetch_groups({1: 60, 2: 30, 3: 60, 4: 500, 5: 10}, max_bytes=400))
+    assert groups == [([1, 2], True), ([4], False), ([3, 5], True)]
+
+
+class ServerWithoutUidplus:
+    """Stands in for an IMAP server without UIDPLUS (Dovecot has it): records the calls."""
+
+    def __init__(self):
+        self.calls = []
+
+    def has_capability(self, name):
+        return False
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: self.calls.append(name)
+
+
+def test_without_uidplus_other_deleted_messages_are_never_expunged():
+    server = ServerWithoutUidplus()
+    imap._after_store(server, ImapConfig("h", 143, False, "u", "p", after_store="delete"), [7])
+    assert "delete_messages" in server.calls
+    assert "expunge" not in server.calls
