@@ -93,7 +93,7 @@ def test_a_real_worker_sends_the_confirmation_and_its_link_confirms(client, work
     link = re.search(r"https?://\S+/letters/confirm/(\S+?)/", body)
     assert link, mail
 
-    client.get(f"/letters/confirm/{link.group(1)}/")
+    client.post(f"/letters/confirm/{link.group(1)}/")
     letter.refresh_from_db()
     assert letter.status == Status.RECEIVED
     assert letter.confirmation_sent_at is not None
