@@ -17,6 +17,7 @@ from django.utils import timezone
 from .. import jobs, moderation
 from ..models import Channel, InboundEmail, InboundEmailEvent, InboundStatus, Letter, Status
 from ..moderation.rules import signed_in
+from . import characters
 from .articles import article_index, inbound_local_part
 from .follow_ups import join_thread, thread_ids
 from .match import match_article
@@ -54,9 +55,10 @@ class Outcome:
 
 
 def _cut(value, length):
-    # Header values are decoded from encoded words, which can carry NUL: PostgreSQL text
-    # columns refuse it, so it would fail the whole letter.
-    return (value or "").replace("\x00", "")[:length]
+    """A one-line value (a header, a name) fit to store: at most `length` characters, without
+    control or bidi characters. Header values are decoded from encoded words, which can carry
+    anything: NUL fails the whole letter on PostgreSQL, U+202E turns a byline around."""
+    return characters.clean_line(value or "")[:length]
 
 
 # --- Deciding what a message is (no database writes) -----------------------------------------
