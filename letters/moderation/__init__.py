@@ -45,9 +45,11 @@ from .publication import (
 from .rules import (
     PERMISSIONS,
     NotPermitted,
+    StaleDecision,
     TransitionNotAllowed,
     can,
     check,
+    last_change,
     record,
     transition,
 )
@@ -58,6 +60,7 @@ __all__ = [
     "EditConflict",
     "EditionNotReady",
     "NotPermitted",
+    "StaleDecision",
     "TransitionNotAllowed",
     "add_note",
     "approve",
@@ -66,6 +69,7 @@ __all__ = [
     "check",
     "confirm",
     "edit_text",
+    "last_change",
     "expire",
     "expire_undecided",
     "mark_spam",
