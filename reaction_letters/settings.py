@@ -7,6 +7,7 @@ production is strict (no default secret key; `manage.py check --deploy` is clean
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -396,6 +397,18 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Preloading HSTS is a decision for the publisher, not a default.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# --- Public doors: content filtering -----------------------------------------------------
+# A letter (form or email) with at least this many links is marked suspect (0: never).
+LETTERS_SUSPECT_LINKS = env_int("LETTERS_SUSPECT_LINKS", 3, minimum=0)
+# A spam service the publisher may add: the dotted path of a function (text, sender) -> reason
+# or "" (letters.moderation.screening). Called by the worker, never in a web request.
+LETTERS_SPAM_CHECK = env_str("LETTERS_SPAM_CHECK", "").strip()
+if LETTERS_SPAM_CHECK and not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_]\w*)+", LETTERS_SPAM_CHECK):
+    raise ImproperlyConfigured(
+        f"LETTERS_SPAM_CHECK must be a dotted path such as mypackage.spam.check, "
+        f"not {LETTERS_SPAM_CHECK!r}."
+    )
 
 LOGGING = {
     "version": 1,

@@ -127,7 +127,7 @@ def _letter_from(parsed, index):
     """The unsaved Letter a parsed message makes, matched to the article it answers."""
     match = match_article(parsed, index, inbound_local_part=inbound_local_part())
     name = parsed.signoff_name or parsed.from_name or parsed.from_address.partition("@")[0]
-    return Letter(
+    letter = Letter(
         article_id=match.article_id,
         channel=Channel.EMAIL,
         status=Status.RECEIVED,
@@ -143,6 +143,8 @@ def _letter_from(parsed, index):
         suspect=bool(parsed.suspect_reasons),
         suspect_reason=_cut("; ".join(parsed.suspect_reasons), 200),
     )
+    # Many links or spam phrases, or the publisher's spam service: suspect, never dropped.
+    return moderation.screen(letter, subject=parsed.subject, ask_spam_service=True)
 
 
 def decide_safely(raw, *, envelope_from, envelope_to, index, label):

@@ -9,6 +9,7 @@ arrivals.py     submit, confirm, receive by email, follow-ups
 decisions.py    shortlist, approve, reject, spam, reconsider, withdraw, expire, assign
 editing.py      the version to publish, notes
 publication.py  publish and schedule letters and editions, publish_due
+screening.py    suspect content (links, spam phrases) and the publisher's spam service
 """
 
 from .arrivals import (
@@ -53,6 +54,7 @@ from .rules import (
     record,
     transition,
 )
+from .screening import check_with_spam_service, screen
 
 __all__ = [
     "FOLLOW_UP",
@@ -66,6 +68,7 @@ __all__ = [
     "approve",
     "assign_to_article",
     "can",
+    "check_with_spam_service",
     "check",
     "confirm",
     "edit_text",
@@ -85,6 +88,7 @@ __all__ = [
     "reject",
     "schedule",
     "schedule_edition",
+    "screen",
     "shortlist",
     "submit",
     "text_version",
