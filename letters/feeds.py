@@ -1,4 +1,9 @@
-"""Atom feeds of published letters: all of them, and those answering one article."""
+"""Atom feeds of published letters: all of them, and those answering one article.
+
+Every piece of text is cleaned of control and bidi characters on the way out (a vertical tab
+is not allowed in XML, and would make the feed answer 500), even though the ways in refuse or
+strip them now: letters stored before that must not break the feed either.
+"""
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
@@ -7,6 +12,7 @@ from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import linebreaks
 
+from .intake.characters import clean_line, clean_text
 from .models import Article, Letter
 
 FEED_LENGTH = 30
@@ -46,10 +52,10 @@ class LettersFeed(Feed):
         return _published_letters()[:FEED_LENGTH]
 
     def item_title(self, letter):
-        return letter.headline or f"Letter from {letter.signature}"
+        return clean_line(letter.headline or f"Letter from {letter.signature}")
 
     def item_description(self, letter):
-        return linebreaks(letter.publishable_text, autoescape=True)
+        return linebreaks(clean_text(letter.publishable_text), autoescape=True)
 
     def item_link(self, letter):
         return letter.get_absolute_url()
@@ -60,7 +66,7 @@ class LettersFeed(Feed):
     item_guid_is_permalink = False
 
     def item_author_name(self, letter):
-        return letter.signature
+        return clean_line(letter.signature)
 
     def item_pubdate(self, letter):
         return letter.published_at
@@ -74,10 +80,12 @@ class ArticleLettersFeed(LettersFeed):
         return get_object_or_404(Article.objects.published(), slug=slug)
 
     def title(self, article):
-        return f"Letters in response: {article.headline}"
+        return clean_line(f"Letters in response: {article.headline}")
 
     def subtitle(self, article):
-        return f"Letters to {settings.LETTERS_PUBLICATION_NAME} about “{article.headline}”."
+        return clean_line(
+            f"Letters to {settings.LETTERS_PUBLICATION_NAME} about “{article.headline}”."
+        )
 
     def link(self, article):
         return article.get_absolute_url() + "#letters"

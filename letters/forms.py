@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.functional import cached_property
 
+from .intake import characters
 from .models import Letter, count_words
 
 
@@ -12,6 +13,21 @@ def refuse_line_breaks(value):
     """Names and towns go into mail headers and sign-offs: a line break there is an attack."""
     if any(ch in value for ch in "\r\n\x00"):
         raise ValidationError("Please write this on one line.", code="line_break")
+
+
+_NAMED_BY_REFUSE_LINE_BREAKS = str.maketrans("", "", "\r\n\x00")
+
+
+def refuse_invisible_characters(value):
+    """A control character or a bidi override in a name or a town would break a feed or turn
+    a byline around (letters.intake.characters); the writer is asked to retype the field."""
+    found = characters.unwanted_in_line(value.translate(_NAMED_BY_REFUSE_LINE_BREAKS))
+    if found:
+        raise ValidationError(
+            f"This contains an invisible character, {found}, that we cannot print. "
+            "Please retype it.",
+            code="invisible_character",
+        )
 
 
 class LetterForm(forms.ModelForm):
@@ -52,9 +68,8 @@ class LetterForm(forms.ModelForm):
         self.fields["body"].widget.attrs.update(
             {"data-word-limit": self.word_limit, "aria-describedby": "word-count"}
         )
-        for name in ("name", "town"):
-            self.fields[name].validators.append(refuse_line_breaks)
-        self.fields["phone"].validators.append(refuse_line_breaks)
+        for name in ("name", "town", "phone"):
+            self.fields[name].validators += [refuse_line_breaks, refuse_invisible_characters]
 
     @cached_property
     def helper(self):
@@ -85,10 +100,11 @@ class LetterForm(forms.ModelForm):
     def clean_email(self):
         email = self.cleaned_data["email"]
         refuse_line_breaks(email)
+        refuse_invisible_characters(email)
         return email.strip()
 
     def clean_body(self):
-        body = self.cleaned_data["body"]
+        body = characters.clean_text(self.cleaned_data["body"])
         if not body.strip():
             raise ValidationError("Please write your letter.", code="required")
         words = count_words(body)

@@ -21,6 +21,7 @@ SEND_EDITED_VERSION = "letters.tasks.send_edited_version"
 SEND_REPLY = "letters.tasks.send_reply"
 SEND_EMAIL_ACKNOWLEDGEMENT = "letters.tasks.send_email_acknowledgement"
 PROCESS_INBOUND_EMAIL = "letters.tasks.process_inbound_email"
+CHECK_WITH_SPAM_SERVICE = "letters.tasks.check_with_spam_service"
 
 NAMES = (
     SEND_CONFIRMATION,
@@ -29,6 +30,7 @@ NAMES = (
     SEND_REPLY,
     SEND_EMAIL_ACKNOWLEDGEMENT,
     PROCESS_INBOUND_EMAIL,
+    CHECK_WITH_SPAM_SERVICE,
 )
 
 

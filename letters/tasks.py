@@ -75,6 +75,12 @@ def send_email_acknowledgement(inbound_id):
     acknowledge.send_acknowledgement(inbound_id)
 
 
+@shared_task(acks_late=True)
+def check_with_spam_service(letter_id):
+    """Idempotent: the same reason marks a letter once."""
+    moderation.check_with_spam_service(letter_id)
+
+
 @shared_task
 def enqueue_stuck_inbound_email():
     process.enqueue_stuck()

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from . import moderation, notifications
 from .forms import LetterForm
-from .models import Article, Edition, Letter, new_client_token
+from .models import Article, Edition, Letter, Status, new_client_token
 
 THANKS_SALT = "letters.thanks"
 
@@ -103,16 +103,24 @@ def thanks(request, token):
     return render(request, "letters/thanks.html", context)
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def confirm(request, token):
+    """The link in the confirmation email. Opening it (GET) only shows the letter's first
+    lines and a "Confirm my letter" button: mail scanners that fetch every link in a message
+    must not confirm anything. The button POSTs here and confirms (safe to repeat)."""
     try:
         letter_id = notifications.letter_id_from_token(token)
     except signing.SignatureExpired:
         return render(request, "letters/link_problem.html", {"expired": True}, status=410)
     except signing.BadSignature:
         return render(request, "letters/link_problem.html", {"expired": False}, status=404)
-    letter = get_object_or_404(Letter, pk=letter_id)
-    letter, changed = moderation.confirm(letter.pk)
-    return render(request, "letters/confirmed.html", {"letter": letter, "already": not changed})
+    letter = get_object_or_404(Letter.objects.select_related("article"), pk=letter_id)
+    if request.method == "POST":
+        letter, changed = moderation.confirm(letter.pk)
+        return render(request, "letters/confirmed.html", {"letter": letter, "already": not changed})
+    if letter.status != Status.UNCONFIRMED:
+        return render(request, "letters/confirmed.html", {"letter": letter, "already": True})
+    return render(request, "letters/confirm.html", {"letter": letter})
 
 
 # --- publication: the letters page ---

@@ -443,6 +443,18 @@ SECURE_CSP = {
     "frame-ancestors": LETTERS_FRAME_ANCESTORS,
 }
 
+# --- Public doors: content filtering -----------------------------------------------------
+# A letter (form or email) with at least this many links is marked suspect (0: never).
+LETTERS_SUSPECT_LINKS = env_int("LETTERS_SUSPECT_LINKS", 3, minimum=0)
+# A spam service the publisher may add: the dotted path of a function (text, sender) -> reason
+# or "" (letters.moderation.screening). Called by the worker, never in a web request.
+LETTERS_SPAM_CHECK = env_str("LETTERS_SPAM_CHECK", "").strip()
+if LETTERS_SPAM_CHECK and not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_]\w*)+", LETTERS_SPAM_CHECK):
+    raise ImproperlyConfigured(
+        f"LETTERS_SPAM_CHECK must be a dotted path such as mypackage.spam.check, "
+        f"not {LETTERS_SPAM_CHECK!r}."
+    )
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from .. import moderation
-from ..models import Article, RejectionReason, ReplyKind, ReplyTemplate
+from ..models import Article, Letter, RejectionReason, ReplyKind, ReplyTemplate, Status
 
 
 def safe_next(request):
@@ -30,17 +30,37 @@ def _redirect_to_next(request):
     return HttpResponseRedirect(target) if target else None
 
 
+# Each page that offers decisions posts the status it showed for each letter, as
+# "_shown_status_<id>" (the queue in a hidden input beside each row's status, the letter page
+# in its decision form), so a letter decided by someone else meanwhile is refused, not
+# overridden (moderation.StaleDecision).
+SHOWN_STATUS = "_shown_status_{}"
+
+
+def shown_statuses(request, letter_ids):
+    """{letter id: the status the editor's page showed} for the letters whose page said."""
+    shown = {pk: request.POST.get(SHOWN_STATUS.format(pk)) for pk in letter_ids}
+    return {pk: status for pk, status in shown.items() if status in Status.values}
+
+
 def run_on_each(modeladmin, request, queryset, operation, done_verb, **kwargs):
     """Apply one moderation operation to each selected letter and report on every one.
 
-    Letters the transitions table or the user's role refuses are named with the reason; the
-    others are done. Each letter is its own transaction, so one refusal stops nothing.
+    Letters the transitions table or the user's role refuses, and letters someone else has
+    decided since the editor's page showed them, are named with the reason; the others are
+    done. Each letter is its own transaction, so one refusal stops nothing.
     """
     names = dict(queryset.values_list("pk", "name"))
-    done, unchanged, refused = 0, 0, []
+    shown = shown_statuses(request, names)
+    done, unchanged, refused = 0, 0, [*_left_the_list(request, names)]
     for letter_id in sorted(names):
         try:
-            _, changed = operation(letter_id, actor=request.user, **kwargs)
+            _, changed = operation(
+                letter_id,
+                actor=request.user,
+                expected_status=shown.get(letter_id),
+                **kwargs,
+            )
         except (moderation.TransitionNotAllowed, moderation.NotPermitted) as exc:
             refused.append(f"#{letter_id} ({names[letter_id]}): {exc}")
             continue
@@ -61,6 +81,22 @@ def run_on_each(modeladmin, request, queryset, operation, done_verb, **kwargs):
             request, f"... and {len(refused) - 25} more refused.", messages.WARNING
         )
     return _redirect_to_next(request)
+
+
+def _left_the_list(request, names):
+    """A line for each letter ticked on a page that showed its status, but no longer in the
+    list the action runs on (the queue's filter: someone else decided it meanwhile)."""
+    if request.POST.get("select_across") == "1":
+        return []
+    ticked = {int(pk) for pk in request.POST.getlist("_selected_action") if pk.isdigit()}
+    gone = shown_statuses(request, ticked - set(names))
+    return [
+        f"#{letter.pk} ({letter.name}): This letter is now {moderation.last_change(letter)}, "
+        f"not {Status(gone[letter.pk]).label.lower()} as on your page, and has left this "
+        "list: nothing was changed."
+        for letter in Letter.objects.filter(pk__in=gone).only("pk", "name", "status")
+        if letter.status != gone[letter.pk]
+    ]
 
 
 class RejectForm(forms.Form):
@@ -109,6 +145,11 @@ def ask(modeladmin, request, queryset, form, title, action):
         "action": action,
         "letters": queryset.select_related(None).only("id", "name", "town", "status")[:200],
         "selected": queryset.values_list("pk", flat=True),
+        # Carried to the apply step: the decision is checked against what the queue showed.
+        "shown_statuses": [
+            (SHOWN_STATUS.format(pk), status)
+            for pk, status in shown_statuses(request, queryset.values_list("pk", flat=True)).items()
+        ],
         "next": safe_next(request),  # the Cancel link and, after applying, the redirect
         "opts": modeladmin.model._meta,
     }

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from .. import moderation
-from .actions import AssignForm, PublishForm, RejectForm, ask, run_on_each
+from .actions import SHOWN_STATUS, AssignForm, PublishForm, RejectForm, ask, run_on_each
 from .letter_page import LetterEditForm, flag_badges, letter_page_context
 from .queue import ArticleFilter, CappedCountPaginator, FlagFilter, QueueChangeList, StatusFilter
 
@@ -135,10 +135,14 @@ class LetterAdmin(admin.ModelAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_label(self, letter):
+        # The hidden input posts the status shown with the queue's actions (SHOWN_STATUS).
         return format_html(
-            '<span class="desk-status desk-status-{}">{}</span>',
+            '<span class="desk-status desk-status-{}">{}</span>'
+            '<input type="hidden" name="{}" value="{}">',
             letter.status,
             letter.get_status_display(),
+            SHOWN_STATUS.format(letter.pk),
+            letter.status,
         )
 
     # Actions
@@ -199,7 +203,8 @@ class LetterAdmin(admin.ModelAdmin):
         if form.is_valid():
             article_id = form.cleaned_data["article"].pk
 
-            def assign(letter_id, actor):
+            def assign(letter_id, actor, expected_status):
+                # Not a decision on the letter: which article it answers holds in any status.
                 return moderation.assign_to_article(letter_id, article_id, actor=actor)
 
             return run_on_each(self, request, queryset, assign, "Assigned")

@@ -12,6 +12,8 @@ from html.parser import HTMLParser
 
 import nh3
 
+from . import characters
+
 # ---------------------------------------------------------------------------
 # HTML to text
 # ---------------------------------------------------------------------------
@@ -260,7 +262,9 @@ def html_to_text(markup: str) -> tuple[str, list[str]]:
 # Cleaning: quotes, signatures, footers, sign-off
 # ---------------------------------------------------------------------------
 
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f\u200b\ufeff]")
+# Control and bidi characters (letters.intake.characters), and the invisible zero-width space
+# and byte-order mark that mail programs leave behind.
+CONTROL = re.compile(f"[{characters.CONTROLS}{characters.BIDI}\u200b\ufeff]")
 _ATTRIB = re.compile(
     r"^\s*(?:On\b.{0,250}\b(?:wrote|writes)|Le\b.{0,250}a écrit|Am\b.{0,250}schrieb"
     r"|El\b.{0,250}escribió|Il giorno\b.{0,250}ha scritto|Op\b.{0,250}schreef)\s*:\s*$",

@@ -17,6 +17,7 @@ from django.utils import timezone
 from .. import jobs, moderation
 from ..models import Channel, InboundEmail, InboundEmailEvent, InboundStatus, Letter, Status
 from ..moderation.rules import signed_in
+from . import characters
 from .articles import article_index, inbound_local_part
 from .follow_ups import join_thread, thread_ids
 from .match import match_article
@@ -54,9 +55,10 @@ class Outcome:
 
 
 def _cut(value, length):
-    # Header values are decoded from encoded words, which can carry NUL: PostgreSQL text
-    # columns refuse it, so it would fail the whole letter.
-    return (value or "").replace("\x00", "")[:length]
+    """A one-line value (a header, a name) fit to store: at most `length` characters, without
+    control or bidi characters. Header values are decoded from encoded words, which can carry
+    anything: NUL fails the whole letter on PostgreSQL, U+202E turns a byline around."""
+    return characters.clean_line(value or "")[:length]
 
 
 # --- Deciding what a message is (no database writes) -----------------------------------------
@@ -125,7 +127,7 @@ def _letter_from(parsed, index):
     """The unsaved Letter a parsed message makes, matched to the article it answers."""
     match = match_article(parsed, index, inbound_local_part=inbound_local_part())
     name = parsed.signoff_name or parsed.from_name or parsed.from_address.partition("@")[0]
-    return Letter(
+    letter = Letter(
         article_id=match.article_id,
         channel=Channel.EMAIL,
         status=Status.RECEIVED,
@@ -141,6 +143,8 @@ def _letter_from(parsed, index):
         suspect=bool(parsed.suspect_reasons),
         suspect_reason=_cut("; ".join(parsed.suspect_reasons), 200),
     )
+    # Many links or spam phrases, or the publisher's spam service: suspect, never dropped.
+    return moderation.screen(letter, subject=parsed.subject, ask_spam_service=True)
 
 
 def decide_safely(raw, *, envelope_from, envelope_to, index, label):

@@ -9,6 +9,7 @@ arrivals.py     submit, confirm, receive by email, follow-ups
 decisions.py    shortlist, approve, reject, spam, reconsider, withdraw, expire, assign
 editing.py      the version to publish, notes
 publication.py  publish and schedule letters and editions, publish_due
+screening.py    suspect content (links, spam phrases) and the publisher's spam service
 """
 
 from .arrivals import (
@@ -45,12 +46,15 @@ from .publication import (
 from .rules import (
     PERMISSIONS,
     NotPermitted,
+    StaleDecision,
     TransitionNotAllowed,
     can,
     check,
+    last_change,
     record,
     transition,
 )
+from .screening import check_with_spam_service, screen
 
 __all__ = [
     "FOLLOW_UP",
@@ -58,14 +62,17 @@ __all__ = [
     "EditConflict",
     "EditionNotReady",
     "NotPermitted",
+    "StaleDecision",
     "TransitionNotAllowed",
     "add_note",
     "approve",
     "assign_to_article",
     "can",
+    "check_with_spam_service",
     "check",
     "confirm",
     "edit_text",
+    "last_change",
     "expire",
     "expire_undecided",
     "mark_spam",
@@ -81,6 +88,7 @@ __all__ = [
     "reject",
     "schedule",
     "schedule_edition",
+    "screen",
     "shortlist",
     "submit",
     "text_version",

@@ -3,17 +3,22 @@ one at a time or in bulk, and a writer's follow-up recorded on their letter."""
 
 import re
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .. import jobs
 from ..models import Channel, InboundEmail, Letter, LetterEvent, Status
 from .rules import lock, record, transition
+from .screening import screen
 
 
 @transaction.atomic
 def submit(*, article, actor_label="writer", **fields):
     """Store a letter written on the site and ask the writer to confirm it by email.
+
+    Its text is screened first (screening.screen: many links or spam phrases mark it suspect),
+    and the publisher's spam service, if any, is asked by a task after commit.
 
     Safe to repeat: a second submission with the same client_token returns the first letter.
     The confirmation email is sent by a task enqueued after commit; if the broker is down the
@@ -21,6 +26,7 @@ def submit(*, article, actor_label="writer", **fields):
     sends it later.
     """
     letter = Letter(article=article, channel=Channel.WEB, status=Status.UNCONFIRMED, **fields)
+    screen(letter)
     # Insert first and look for the earlier letter only when the unique client_token refuses
     # the row: a repeat is rare, and a lookup before every insert would cost every letter.
     try:
@@ -34,6 +40,8 @@ def submit(*, article, actor_label="writer", **fields):
         return existing
     record(letter, "submitted", actor_label=actor_label, to_status=Status.UNCONFIRMED)
     jobs.enqueue(jobs.SEND_CONFIRMATION, letter.pk)
+    if settings.LETTERS_SPAM_CHECK:
+        jobs.enqueue(jobs.CHECK_WITH_SPAM_SERVICE, letter.pk)
     return letter
 
 

@@ -9,18 +9,22 @@ from django.utils import timezone
 
 from .. import jobs
 from ..models import AWAITING_DECISION, UNDECIDED, Article, Letter, RejectionReason, Reply, Status
-from .rules import check, lock, record, signed_in, transition
+from .rules import check, lock, record, refuse_stale, signed_in, transition
 
 
 @transaction.atomic
-def shortlist(letter_id, *, actor=None, actor_label="", note=""):
+def shortlist(letter_id, *, actor=None, actor_label="", note="", expected_status=None):
     """Put a letter on the shortlist. Safe to repeat.
 
     From the queue (received) this is a sub-editor's job; taking a decided letter back to the
     shortlist (an approved one loses its publication time) is a decision, for editors only.
+    `expected_status`, here and in every decision below: the status the editor saw (see
+    rules.transition); a letter that has moved on since raises StaleDecision.
     """
     check(actor, "shortlist")
-    if lock(letter_id).status not in AWAITING_DECISION:
+    letter = lock(letter_id)
+    refuse_stale(letter, expected_status, Status.SHORTLISTED)
+    if letter.status not in AWAITING_DECISION:
         check(actor, "reconsider")
     return transition(
         letter_id,
@@ -32,7 +36,7 @@ def shortlist(letter_id, *, actor=None, actor_label="", note=""):
     )
 
 
-def approve(letter_id, *, actor=None, actor_label="", note=""):
+def approve(letter_id, *, actor=None, actor_label="", note="", expected_status=None):
     """Choose a letter for publication. Safe to repeat."""
     check(actor, "approve")
     return transition(
@@ -42,11 +46,21 @@ def approve(letter_id, *, actor=None, actor_label="", note=""):
         actor=actor,
         actor_label=actor_label,
         note=note,
+        expected_status=expected_status,
         decided_at=timezone.now(),
     )
 
 
-def reject(letter_id, *, reason, actor=None, actor_label="", note="", reply_template=None):
+def reject(
+    letter_id,
+    *,
+    reason,
+    actor=None,
+    actor_label="",
+    note="",
+    reply_template=None,
+    expected_status=None,
+):
     """Reject a letter for `reason` (a RejectionReason), optionally replying to the writer.
 
     The reply is rendered from `reply_template` now and sent by a task after commit, unless
@@ -63,6 +77,7 @@ def reject(letter_id, *, reason, actor=None, actor_label="", note="", reply_temp
             actor=actor,
             actor_label=actor_label,
             note=" ".join(filter(None, [reason.label + ".", note])),
+            expected_status=expected_status,
             decided_at=timezone.now(),
             rejection_reason=reason,
         )
@@ -79,7 +94,7 @@ def reject(letter_id, *, reason, actor=None, actor_label="", note="", reply_temp
     return letter, changed
 
 
-def reconsider(letter_id, *, actor=None, actor_label="", note=""):
+def reconsider(letter_id, *, actor=None, actor_label="", note="", expected_status=None):
     """Put a letter back in the queue (from the shortlist, rejected, spam or expired)."""
     check(actor, "reconsider")
     return transition(
@@ -89,20 +104,23 @@ def reconsider(letter_id, *, actor=None, actor_label="", note=""):
         actor=actor,
         actor_label=actor_label,
         note=note,
+        expected_status=expected_status,
         decided_at=None,
         rejection_reason="",
     )
 
 
 @transaction.atomic
-def withdraw(letter_id, *, actor=None, actor_label="", note=""):
+def withdraw(letter_id, *, actor=None, actor_label="", note="", expected_status=None):
     """Withdraw a letter for good (the writer asked, or it must not run). Safe to repeat.
 
     Withdrawing a published letter takes it off the site, so it also needs the publisher's
     permission (read under the row lock: a letter published meanwhile is checked as such).
     """
     check(actor, "withdraw")
-    if lock(letter_id).status == Status.PUBLISHED:
+    letter = lock(letter_id)
+    refuse_stale(letter, expected_status, Status.WITHDRAWN)
+    if letter.status == Status.PUBLISHED:
         check(actor, "unpublish")
     return transition(
         letter_id,
@@ -115,7 +133,7 @@ def withdraw(letter_id, *, actor=None, actor_label="", note=""):
     )
 
 
-def mark_spam(letter_id, *, actor=None, actor_label="", note=""):
+def mark_spam(letter_id, *, actor=None, actor_label="", note="", expected_status=None):
     check(actor, "mark_spam")
     return transition(
         letter_id,
@@ -124,6 +142,7 @@ def mark_spam(letter_id, *, actor=None, actor_label="", note=""):
         actor=actor,
         actor_label=actor_label,
         note=note,
+        expected_status=expected_status,
         decided_at=timezone.now(),
     )
 

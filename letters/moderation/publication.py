@@ -13,7 +13,15 @@ from django.utils import timezone
 
 from .. import jobs
 from ..models import PUBLISHABLE, Edition, EditionStatus, Letter, Status
-from .rules import TransitionNotAllowed, check, lock, record, record_edition, transition
+from .rules import (
+    TransitionNotAllowed,
+    check,
+    lock,
+    record,
+    record_edition,
+    refuse_stale,
+    transition,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +38,7 @@ def _is_future(at):
     return at is not None and at > timezone.now()
 
 
-def _publish_letter(letter_id, *, now, actor=None, actor_label="", note=""):
+def _publish_letter(letter_id, *, now, actor=None, actor_label="", note="", expected_status=None):
     """APPROVED -> PUBLISHED at `now`; notifies the writer once, after commit."""
     letter, changed = transition(
         letter_id,
@@ -39,6 +47,7 @@ def _publish_letter(letter_id, *, now, actor=None, actor_label="", note=""):
         actor=actor,
         actor_label=actor_label,
         note=note,
+        expected_status=expected_status,
         published_at=now,
         publish_at=None,
     )
@@ -47,28 +56,39 @@ def _publish_letter(letter_id, *, now, actor=None, actor_label="", note=""):
     return letter, changed
 
 
-def publish(letter_id, *, actor=None, actor_label=""):
+def publish(letter_id, *, actor=None, actor_label="", expected_status=None):
     """Publish an approved letter now: it becomes PUBLISHED, its published_at is set and the
     writer is told after commit. Returns (letter, changed). Publishing a published letter does
-    nothing; a letter that is not approved raises TransitionNotAllowed. Safe to repeat."""
+    nothing; a letter that is not approved raises TransitionNotAllowed, one no longer in the
+    `expected_status` the editor saw raises StaleDecision. Safe to repeat."""
     check(actor, "publish")
-    return _publish_letter(letter_id, now=timezone.now(), actor=actor, actor_label=actor_label)
+    return _publish_letter(
+        letter_id,
+        now=timezone.now(),
+        actor=actor,
+        actor_label=actor_label,
+        expected_status=expected_status,
+    )
 
 
 @transaction.atomic
-def schedule(letter_id, *, at, actor=None, actor_label=""):
+def schedule(letter_id, *, at, actor=None, actor_label="", expected_status=None):
     """Publish an approved letter at `at`: it stays APPROVED with publish_at set, and
     publish_due publishes it when the time comes. A time already past publishes it now.
 
     Returns (letter, changed). A published letter, or one already scheduled for `at`, is left
-    alone; a letter that is not approved raises TransitionNotAllowed. Safe to repeat.
+    alone; a letter that is not approved raises TransitionNotAllowed, one no longer in the
+    `expected_status` the editor saw raises StaleDecision. Safe to repeat.
     """
     check(actor, "publish")
     if not _is_future(at):
-        return publish(letter_id, actor=actor, actor_label=actor_label)
+        return publish(
+            letter_id, actor=actor, actor_label=actor_label, expected_status=expected_status
+        )
     letter = lock(letter_id)
     if letter.status == Status.PUBLISHED or letter.publish_at == at:
         return letter, False
+    refuse_stale(letter, expected_status, Status.APPROVED)
     if letter.status != Status.APPROVED:
         raise TransitionNotAllowed(letter, Status.PUBLISHED)
     letter.publish_at = at
@@ -80,10 +100,11 @@ def schedule(letter_id, *, at, actor=None, actor_label=""):
 
 
 @transaction.atomic
-def unpublish(letter_id, *, actor=None, note=""):
+def unpublish(letter_id, *, actor=None, note="", expected_status=None):
     """Take a published letter off the site (PUBLISHED -> WITHDRAWN). Safe to repeat."""
     check(actor, "unpublish")
     letter = lock(letter_id)
+    refuse_stale(letter, expected_status, Status.WITHDRAWN)
     if letter.status not in (Status.PUBLISHED, Status.WITHDRAWN):
         raise TransitionNotAllowed(
             letter, Status.WITHDRAWN, "Only a published letter can be unpublished."

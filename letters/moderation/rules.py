@@ -8,6 +8,7 @@ on it is safe to run twice (a double click, a retried task).
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils import timezone
 
 from ..models import TRANSITIONS, EditionEvent, Letter, LetterEvent, Status
 
@@ -24,6 +25,41 @@ class TransitionNotAllowed(Exception):
             or f"A letter that is {current.label.lower()} cannot become "
             f"{self.to_status.label.lower()}."
         )
+
+
+class StaleDecision(TransitionNotAllowed):
+    """The editor decided on a page that showed the letter in a status it no longer has:
+    someone else decided in the meantime. Nothing is done; the editor looks again."""
+
+    def __init__(self, letter, expected_status, to_status):
+        self.expected_status = Status(expected_status)
+        super().__init__(
+            letter,
+            to_status,
+            f"This letter is now {last_change(letter)}, not "
+            f"{self.expected_status.label.lower()} as on your page: nothing was changed. "
+            "Look at it again before deciding.",
+        )
+
+
+def last_change(letter):
+    """The letter's status and who set it when, from its latest status event: "rejected (by
+    bob, 3 May 14:02)"; just the status if no event recorded the change."""
+    current = Status(letter.status).label.lower()
+    last = letter.events.exclude(to_status="").order_by("-created_at", "-id").first()
+    if last is None or last.to_status != letter.status:
+        return current
+    when = timezone.localtime(last.created_at).strftime("%-d %b %H:%M")
+    return f"{current} (by {last.who or 'someone'}, {when})"
+
+
+def refuse_stale(letter, expected_status, to_status):
+    """Raise StaleDecision if the editor saw `letter` (locked) as `expected_status` and it is
+    now in another status. None: nothing to compare. A letter already in `to_status` passes:
+    the same decision twice (a double click) is harmless and changes nothing."""
+    if expected_status is None or letter.status in (expected_status, to_status):
+        return
+    raise StaleDecision(letter, expected_status, to_status)
 
 
 # The permission each operation needs (see letters.roles for who holds which). Each operation
@@ -89,17 +125,30 @@ def record(letter, action, *, actor=None, actor_label="", note="", from_status="
 
 
 @transaction.atomic
-def transition(letter_id, to_status, *, action, actor=None, actor_label="", note="", **changes):
+def transition(
+    letter_id,
+    to_status,
+    *,
+    action,
+    actor=None,
+    actor_label="",
+    note="",
+    expected_status=None,
+    **changes,
+):
     """Move a letter to `to_status`, recording who did it.
 
     Locks the row first, so two editors deciding at once are serialised: the second sees the
     first's result. Returns (letter, changed). Already in `to_status`: nothing is written and
     changed is False. A move the transitions table forbids raises TransitionNotAllowed.
+    `expected_status` is the status the editor saw when deciding (None: not known): if the
+    letter has moved on since, StaleDecision is raised and nothing changes.
     `changes` are extra field values saved with the move (timestamps, the edited text).
     """
     letter = lock(letter_id)
     if letter.status == to_status:
         return letter, False
+    refuse_stale(letter, expected_status, to_status)
     if to_status not in TRANSITIONS[letter.status]:
         raise TransitionNotAllowed(letter, to_status)
     from_status = letter.status

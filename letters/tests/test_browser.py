@@ -177,12 +177,17 @@ def write_a_letter(page, site, article):
 
 
 def confirm_from_the_email(page, site, mailoutbox):
-    """The reader follows the link in the one email sent so far. Checks: the link points at
-    this site; the page says the letter is confirmed; the letter is now received. Returns it."""
+    """The reader follows the link in the one email sent so far and presses the button.
+    Checks: the link points at this site; opening it shows the letter and confirms nothing;
+    the button does; the page says the letter is confirmed; the letter is now received.
+    Returns it."""
     (confirmation,) = mailoutbox
     link = re.search(r"^(http\S+/letters/confirm/\S+)$", confirmation.body, re.M).group(1)
     assert link.startswith(site)
     page.goto(link)
+    page.wait_for_selector("text=Confirm your letter")
+    assert Letter.objects.get(email="margaret@example.org").status == Status.UNCONFIRMED
+    page.click("text=Confirm my letter")
     page.wait_for_selector("text=your letter is confirmed")
     shot(page, "03-reader-confirms-by-email-link")
     letter = Letter.objects.get(email="margaret@example.org")

@@ -3,6 +3,7 @@ from unittest import mock
 
 import pytest
 from django.core import signing
+from django.test import Client
 
 from letters import notifications
 from letters.models import Letter, LetterEvent, Status
@@ -66,9 +67,41 @@ def test_a_failed_send_is_released_for_the_retry(article):
     assert letter.confirmation_sent_at is None
 
 
-def test_following_the_link_moves_the_letter_to_received(client, article):
-    letter = make_letter(article=article, status=Status.UNCONFIRMED)
+def test_opening_the_link_shows_the_letter_and_a_button_and_changes_nothing(client, article):
+    letter = make_letter(
+        article=article, status=Status.UNCONFIRMED, body="Sir, the bridge is falling down."
+    )
     response = client.get(notifications.confirmation_url(letter))
+    assert response.status_code == 200
+    assert "Sir, the bridge is falling down." in response.text
+    assert re.search(r'<form method="post">.*csrfmiddlewaretoken', response.text, re.S)
+    assert "Confirm my letter</button>" in response.text
+    letter.refresh_from_db()
+    assert letter.status == Status.UNCONFIRMED
+    assert letter.confirmed_at is None
+    assert not letter.events.exists()
+
+
+def test_a_link_scanner_fetching_the_link_twice_confirms_nothing(client, article):
+    letter = make_letter(article=article, status=Status.UNCONFIRMED)
+    url = notifications.confirmation_url(letter)
+    client.get(url)
+    client.head(url)
+    letter.refresh_from_db()
+    assert letter.status == Status.UNCONFIRMED
+
+
+def test_the_confirm_page_shows_only_the_first_lines_of_a_long_letter(client, article):
+    words = [f"word{i}" for i in range(200)]
+    letter = make_letter(article=article, status=Status.UNCONFIRMED, body=" ".join(words))
+    response = client.get(notifications.confirmation_url(letter))
+    assert "word59" in response.text
+    assert "word60" not in response.text
+
+
+def test_pressing_the_button_moves_the_letter_to_received(client, article):
+    letter = make_letter(article=article, status=Status.UNCONFIRMED)
+    response = client.post(notifications.confirmation_url(letter))
     letter.refresh_from_db()
     assert response.status_code == 200
     assert "your letter is confirmed" in response.text
@@ -82,21 +115,49 @@ def test_following_the_link_moves_the_letter_to_received(client, article):
     )
 
 
-def test_a_second_click_is_harmless(client, article):
+def test_the_button_needs_the_csrf_token(article):
     letter = make_letter(article=article, status=Status.UNCONFIRMED)
-    client.get(notifications.confirmation_url(letter))
-    response = client.get(notifications.confirmation_url(letter))
+    client = Client(enforce_csrf_checks=True)
+    url = notifications.confirmation_url(letter)
+    assert client.post(url).status_code == 403
+    page = client.get(url)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    assert client.post(url, {"csrfmiddlewaretoken": token}).status_code == 200
+    letter.refresh_from_db()
+    assert letter.status == Status.RECEIVED
+
+
+def test_a_second_press_is_harmless(client, article):
+    letter = make_letter(article=article, status=Status.UNCONFIRMED)
+    client.post(notifications.confirmation_url(letter))
+    response = client.post(notifications.confirmation_url(letter))
     assert response.status_code == 200
     assert "already confirmed" in response.text
     assert LetterEvent.objects.filter(letter=letter).count() == 1
 
 
-def test_a_click_after_the_editor_decided_changes_nothing(client, article):
+def test_opening_the_link_after_confirming_says_it_is_already_confirmed(client, article):
+    letter = make_letter(article=article, status=Status.UNCONFIRMED)
+    client.post(notifications.confirmation_url(letter))
+    response = client.get(notifications.confirmation_url(letter))
+    assert "already confirmed" in response.text
+    assert "Confirm my letter</button>" not in response.text
+
+
+def test_a_press_after_the_editor_decided_changes_nothing(client, article):
     letter = make_letter(article=article, status=Status.REJECTED)
-    client.get(notifications.confirmation_url(letter))
+    client.post(notifications.confirmation_url(letter))
     letter.refresh_from_db()
     assert letter.status == Status.REJECTED
     assert not letter.events.exists()
+
+
+def test_the_confirmation_email_asks_the_writer_to_press_the_button(article, mailoutbox):
+    letter = make_letter(article=article, status=Status.UNCONFIRMED)
+    notifications.send_confirmation(letter.pk)
+    [message] = mailoutbox
+    assert 'press "Confirm my letter"' in message.body
+    assert "following this link" not in message.body
 
 
 def test_an_expired_link_gets_a_clear_page(client, article, settings):
@@ -104,8 +165,10 @@ def test_an_expired_link_gets_a_clear_page(client, article, settings):
     url = notifications.confirmation_url(letter)
     with mock.patch("django.core.signing.time.time", return_value=10**10):
         response = client.get(url)
+        pressed = client.post(url)
     assert response.status_code == 410
     assert "This link has expired" in response.text
+    assert pressed.status_code == 410
     letter.refresh_from_db()
     assert letter.status == Status.UNCONFIRMED
 
@@ -124,6 +187,7 @@ def test_a_tampered_link_gets_a_clear_page(client, article, tamper):
     response = client.get(f"/letters/confirm/{token}/")
     assert response.status_code == 404
     assert "This link does not work" in response.text
+    assert client.post(f"/letters/confirm/{token}/").status_code == 404
     assert not Letter.objects.filter(status=Status.RECEIVED).exists()
 
 
@@ -131,6 +195,7 @@ def test_tokens_from_other_parts_of_the_site_do_not_confirm(client, article):
     letter = make_letter(article=article, status=Status.UNCONFIRMED)
     token = signing.TimestampSigner(salt="something.else").sign(str(letter.pk))
     assert client.get(f"/letters/confirm/{token}/").status_code == 404
+    assert client.post(f"/letters/confirm/{token}/").status_code == 404
 
 
 def test_a_bot_caught_by_the_trap_is_sent_no_confirmation_email(

@@ -27,7 +27,13 @@ def database_url():
 
 
 @pytest.fixture
-def worker(tmp_path):
+def worker_env():
+    """More environment for the worker (a test parametrizes it to switch something on)."""
+    return {}
+
+
+@pytest.fixture
+def worker(tmp_path, worker_env):
     mail_dir = tmp_path / "mail"
     env = {
         **os.environ,
@@ -36,6 +42,7 @@ def worker(tmp_path):
         "EMAIL_FILE_PATH": str(mail_dir),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "LETTERS_VAR_DIR": str(settings.VAR_DIR),
+        **worker_env,
     }
     celery = [sys.executable, "-m", "celery", "-A", "reaction_letters"]
     subprocess.run(
@@ -93,7 +100,25 @@ def test_a_real_worker_sends_the_confirmation_and_its_link_confirms(client, work
     link = re.search(r"https?://\S+/letters/confirm/(\S+?)/", body)
     assert link, mail
 
-    client.get(f"/letters/confirm/{link.group(1)}/")
+    client.post(f"/letters/confirm/{link.group(1)}/")
     letter.refresh_from_db()
     assert letter.status == Status.RECEIVED
     assert letter.confirmation_sent_at is not None
+
+
+SPAM_CHECK = "letters.tests.spam_service.says_buy_now_is_spam"
+
+
+@pytest.mark.parametrize("worker_env", [{"LETTERS_SPAM_CHECK": SPAM_CHECK}])
+def test_a_real_worker_asks_the_spam_service_about_a_web_letter(client, worker, article, settings):
+    settings.LETTERS_SPAM_CHECK = SPAM_CHECK
+    response = client.post(article.get_absolute_url(), form_data(body="Sir, buy now!"))
+    assert response.status_code == 302
+    letter = Letter.objects.get()
+    assert not letter.suspect  # the request itself asked nothing
+    deadline = time.monotonic() + 60
+    while not letter.suspect and time.monotonic() < deadline:
+        time.sleep(0.2)
+        letter.refresh_from_db()
+    assert letter.suspect_reason == "spam check: listed by the test service"
+    assert letter.events.filter(action="marked suspect").count() == 1
