@@ -22,19 +22,31 @@ PURGED = "contact details purged"
 
 
 def purge_contact_details(now=None):
-    """Blank phone and address on letters decided more than the retention period ago, with one
-    "contact details purged" event (actor "system") per letter. Returns how many.
+    """Blank phone and address on letters decided more than LETTERS_PURGE_CONTACT_DETAILS_DAYS
+    ago, and on letters nobody decided on written more than
+    LETTERS_PURGE_UNDECIDED_CONTACT_DETAILS_DAYS ago, with one "contact details purged" event
+    (actor "system") per letter. Returns how many.
 
     Run daily by Celery beat. Safe to repeat and to run twice at once: each batch locks its
     rows, blanks them with one conditional UPDATE and writes the events with one insert, in
     one transaction; a purged letter no longer matches, so a second run does nothing.
     """
-    days = settings.LETTERS_PURGE_CONTACT_DETAILS_DAYS
-    if not days:
-        return 0
     now = now or timezone.now()
-    due = Letter.objects.contact_details_to_purge(now - timedelta(days=days))
-    note = f"Phone and address deleted {days} days after the decision."
+    purged = 0
+    days = settings.LETTERS_PURGE_CONTACT_DETAILS_DAYS
+    if days:
+        due = Letter.objects.contact_details_to_purge(now - timedelta(days=days))
+        purged += _purge(due, f"Phone and address deleted {days} days after the decision.", now)
+    days = settings.LETTERS_PURGE_UNDECIDED_CONTACT_DETAILS_DAYS
+    if days:
+        due = Letter.objects.undecided_contact_details_to_purge(now - timedelta(days=days))
+        note = f"Phone and address deleted {days} days after the letter arrived, undecided."
+        purged += _purge(due, note, now)
+    return purged
+
+
+def _purge(due, note, now):
+    """Blank phone and address on the letters `due`, in locked batches; how many."""
     purged = 0
     while True:
         with transaction.atomic():

@@ -258,6 +258,11 @@ LETTERS_EXPIRE_AFTER_DAYS = env_int(
 # Retention: a decided letter's phone and address (kept only for verification) are deleted
 # this many days after the decision (published letters: after publication). 0: never.
 LETTERS_PURGE_CONTACT_DETAILS_DAYS = env_int("LETTERS_PURGE_CONTACT_DETAILS_DAYS", 30, minimum=0)
+# ... and an undecided letter's (unconfirmed, received, shortlisted) this many days after it
+# was written, so a letter nobody decides on does not keep them for ever. 0: never.
+LETTERS_PURGE_UNDECIDED_CONTACT_DETAILS_DAYS = env_int(
+    "LETTERS_PURGE_UNDECIDED_CONTACT_DETAILS_DAYS", 90, minimum=0
+)
 
 # --- Email intake ------------------------------------------------------------------
 # Every address the desk takes letters at (letters+<slug>@ variants are accepted too).

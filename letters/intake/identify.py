@@ -9,6 +9,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from .characters import clean_line
+
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*((?:.*)(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.M)
 _REFERENCES = re.compile(rb"^references:[ \t]*((?:.*)(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.M)
@@ -31,14 +33,10 @@ def header_block(raw):
     return raw[: match.start()] if match else raw
 
 
-# Control characters (NUL among them) have no place in a Message-ID or an address, and
-# PostgreSQL's text columns refuse NUL outright.
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
-
-
 def without_controls(value):
-    """`value` as text with control characters removed (for header values the desk stores)."""
-    return _CONTROLS.sub("", str(value or ""))
+    """`value` as one line of text without control or bidi characters (NUL among them:
+    PostgreSQL's text columns refuse it), for header values the desk stores."""
+    return clean_line(str(value or "")).strip()
 
 
 def _ids(value):

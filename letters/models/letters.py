@@ -139,6 +139,13 @@ class LetterQuerySet(models.QuerySet):
         )
         return self.filter(decided).exclude(phone="", address="")
 
+    def undecided_contact_details_to_purge(self, cutoff):
+        """Letters nobody decided on (unconfirmed, received, shortlisted), written before
+        `cutoff`, that still hold a phone or address."""
+        return self.filter(status__in=UNDECIDED, created_at__lt=cutoff).exclude(
+            phone="", address=""
+        )
+
     def needing_confirmation_email(self, older_than):
         """Web letters whose confirmation email never went out (lost on the way to the broker)."""
         return self.filter(

@@ -79,6 +79,7 @@ def test_a_letter_withdrawn_long_ago_is_purged_by_the_date_it_was_withdrawn(sett
 
 def test_undecided_and_recently_decided_letters_keep_their_contact_details(settings):
     settings.LETTERS_PURGE_CONTACT_DETAILS_DAYS = 30
+    settings.LETTERS_PURGE_UNDECIDED_CONTACT_DETAILS_DAYS = 120
     kept = [
         letter_with_contact(Status.RECEIVED, created_at=timezone.now() - 90 * DAY),
         letter_with_contact(Status.SHORTLISTED, created_at=timezone.now() - 90 * DAY),
@@ -123,7 +124,9 @@ def test_a_letter_that_never_gave_contact_details_records_no_event(settings):
 
 def test_zero_days_means_contact_details_are_never_purged(settings):
     settings.LETTERS_PURGE_CONTACT_DETAILS_DAYS = 0
+    settings.LETTERS_PURGE_UNDECIDED_CONTACT_DETAILS_DAYS = 0
     letter = decided(Status.REJECTED, 400)
+    letter_with_contact(Status.RECEIVED, created_at=timezone.now() - 400 * DAY)
 
     assert purge_contact_details() == 0
     assert contact(letter) != ("", "")
@@ -131,6 +134,7 @@ def test_zero_days_means_contact_details_are_never_purged(settings):
 
 def test_many_letters_are_purged_in_a_few_queries(settings, django_assert_max_num_queries):
     settings.LETTERS_PURGE_CONTACT_DETAILS_DAYS = 30
+    settings.LETTERS_PURGE_UNDECIDED_CONTACT_DETAILS_DAYS = 0
     for _ in range(50):
         decided(Status.REJECTED, 40)
 
@@ -150,3 +154,27 @@ def test_the_purge_runs_daily_on_celery_beat(settings):
     tasks.purge_contact_details.apply()  # the task body calls the plain function
 
     assert contact(letter) == ("", "")
+
+
+@pytest.mark.parametrize("status", [Status.UNCONFIRMED, Status.RECEIVED, Status.SHORTLISTED])
+def test_a_letter_nobody_decided_on_loses_its_contact_details_after_the_set_time(settings, status):
+    settings.LETTERS_PURGE_UNDECIDED_CONTACT_DETAILS_DAYS = 90
+    old = letter_with_contact(status, created_at=timezone.now() - 91 * DAY)
+    recent = letter_with_contact(status, created_at=timezone.now() - 89 * DAY)
+
+    assert purge_contact_details() == 1
+
+    assert contact(old) == ("", "") and contact(recent) != ("", "")
+    event = purge_events().get()
+    assert (event.letter_id, event.actor_label) == (old.pk, "system")
+    assert "90 days after the letter arrived, undecided" in event.note
+    assert Letter.objects.get(pk=old.pk).status == status  # still waiting for a decision
+
+
+def test_an_approved_letter_awaiting_publication_keeps_its_contact_details(settings):
+    settings.LETTERS_PURGE_UNDECIDED_CONTACT_DETAILS_DAYS = 90
+    approved = letter_with_contact(Status.APPROVED, created_at=timezone.now() - 200 * DAY)
+
+    purge_contact_details()
+
+    assert contact(approved) != ("", "")
