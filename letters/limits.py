@@ -56,7 +56,8 @@ def hit(scope, key, rate):
 
     Returns 0 when it is within the limit, else the whole seconds until the window ends (for
     Retry-After). Every call counts, refused ones too. Safe from any thread or process
-    sharing the cache: add and incr are atomic in Redis and under LocMem's lock.
+    sharing the cache: add and incr are atomic in Redis and under LocMem's lock, and when two
+    requests open a window together, add lets only one of them start the count.
     """
     if not settings.LETTERS_RATE_LIMITS:
         return 0
@@ -66,10 +67,11 @@ def hit(scope, key, rate):
     digest = hashlib.sha256(str(key).lower().encode()).hexdigest()[:32]
     cache_key = f"rate:{scope}:{seconds}:{window}:{digest}"
     try:
-        cache.add(cache_key, 0, timeout=seconds + 1)
-        used = cache.incr(cache_key)
-    except ValueError:  # the window's key expired between add and incr
-        used = 1
+        # incr first: within a window the key exists, and with Redis each call is a round trip.
+        try:
+            used = cache.incr(cache_key)
+        except ValueError:  # the window's first request
+            used = 1 if cache.add(cache_key, 1, timeout=seconds + 1) else cache.incr(cache_key)
     except Exception:
         log.warning("Rate limit %s not checked: the cache is unavailable", scope, exc_info=True)
         return 0
