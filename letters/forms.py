@@ -4,7 +4,9 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.functional import cached_property
+from django.utils.html import escape
 
+from . import bot_defence
 from .intake import characters
 from .models import Letter, count_words
 
@@ -93,9 +95,46 @@ class LetterForm(forms.ModelForm):
             "consent",
             "client_token",
             Div("website", css_class="visually-hidden", aria_hidden="true"),
+            HTML(self._bot_defence_html()),
             Submit("submit", "Send your letter", css_class="btn-dark"),
         )
         return helper
+
+    # Per page view, unlike the rest of the form: the view renders the blank form once with
+    # placeholders here and fills in each reader's own (see views._blank_form_html).
+    @cached_property
+    def started_token(self):
+        return bot_defence.started_token()
+
+    @cached_property
+    def challenge_json(self):
+        return bot_defence.new_challenge() if bot_defence.enabled() else ""
+
+    def _bot_defence_html(self):
+        """The signed timestamp, and the ALTCHA widget (solved invisibly once the reader is in
+        the form; without JavaScript it is an unknown, empty element). Escaped values only,
+        which the crispy HTML template leaves as they are."""
+        html = (
+            f'<input type="hidden" name="{bot_defence.STARTED_FIELD}" '
+            f'value="{escape(self.started_token)}">'
+        )
+        if self.challenge_json:
+            html += (
+                f'<altcha-widget name="{bot_defence.SOLUTION_FIELD}" '
+                f'challenge="{escape(self.challenge_json)}" auto="onfocus" display="invisible">'
+                "</altcha-widget>"
+            )
+        return html
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if bot_defence.too_fast(self.data.get(bot_defence.STARTED_FIELD)):
+            raise ValidationError(
+                "Your letter arrived within seconds of the page opening, faster than we "
+                "expect anyone to write. Please check it and send it again.",
+                code="too_fast",
+            )
+        return cleaned_data
 
     def clean_email(self):
         email = self.cleaned_data["email"]

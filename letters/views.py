@@ -11,10 +11,11 @@ from django.http import Http404
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
-from . import moderation, notifications
+from . import bot_defence, limits, moderation, notifications
 from .forms import LetterForm
 from .models import Article, Edition, Letter, Status, new_client_token
 
@@ -34,15 +35,15 @@ def article(request, slug):
     open_for_letters = article.accepts_letters()
     form = None
     blank_form = ""
+    wait = 0
     if open_for_letters:
         if request.method == "POST":
-            form = LetterForm(request.POST)
-            if form.is_valid():
-                return _submit(request, article, form)
+            form, wait, stored = _receive(request, article)
+            if stored is not None:
+                return stored
         else:
-            client_token = new_client_token()
-            form = LetterForm(initial={"client_token": client_token})
-            blank_form = _blank_form_html(request, client_token)
+            form = LetterForm(initial={"client_token": new_client_token()})
+            blank_form = _blank_form_html(request, form)
     # Letters closed while the reader was writing: show their text back so nothing is lost.
     unsent_text = request.POST.get("body", "") if not open_for_letters else ""
     context = {
@@ -51,37 +52,77 @@ def article(request, slug):
         "form": form,
         "blank_form": blank_form,
         "open_for_letters": open_for_letters,
+        "bot_challenge": open_for_letters and bot_defence.enabled(),
         "published_letters": article.letters.in_publication_order().only(
             "headline", "body", "edited_body", "name", "town", "published_at"
         ),
         "word_limit": settings.LETTERS_WORD_LIMIT,
     }
-    return render(request, "letters/article.html", context)
+    response = render(request, "letters/article.html", context, status=429 if wait else 200)
+    if wait:
+        response["Retry-After"] = str(wait)
+    return response
 
 
-# The blank letter form is the same for every reader but for its two tokens, and rendering it
-# through crispy-forms costs more than the rest of the article page put together. So each worker
-# renders it once (per word limit, the only setting it shows) with placeholders, and every page
-# fills in the reader's own CSRF token and client_token.
+def _receive(request, article):
+    """A posted letter: (form, seconds to wait, redirect). The redirect once it is stored;
+    else the form to show again, with the seconds to wait when a rate limit refused it. Every
+    post counts against the client's address, a valid one also against its writer's email.
+    A refused post keeps its text; a letter without a valid proof of work is held as suspect."""
+    form = LetterForm(request.POST)
+    address = limits.client_key(limits.client_ip(request))
+    wait = limits.hit("form-ip", address, settings.LETTERS_RATE_LIMIT_FORM_IP)
+    valid = form.is_valid()
+    if valid and not wait:
+        email = form.cleaned_data["email"]
+        wait = limits.hit("form-email", email, settings.LETTERS_RATE_LIMIT_FORM_EMAIL)
+    if wait:
+        form.add_error(
+            None,
+            "We have received several letters from you in a short time. Please send this one "
+            f"again {limits.describe_wait(wait)}: your text is kept below.",
+        )
+        return form, wait, None
+    if not valid:
+        return form, 0, None
+    suspect_reason = bot_defence.problem_with(request.POST.get(bot_defence.SOLUTION_FIELD))
+    return form, 0, _submit(request, article, form, suspect_reason=suspect_reason)
+
+
+# The blank letter form is the same for every reader but for its per-view values: the CSRF
+# token, the client_token, the signed timestamp and the proof-of-work challenge. Rendering it
+# through crispy-forms costs more than the rest of the article page put together, so each
+# worker renders it once (per word limit, the only setting it shows, and per challenge switch)
+# with placeholders, and every page fills in the reader's own values.
 _CSRF_PLACEHOLDER = "csrf-token-placeholder"
 _CLIENT_TOKEN_PLACEHOLDER = uuid.UUID(int=0)
+_STARTED_PLACEHOLDER = "started-token-placeholder"
+_CHALLENGE_PLACEHOLDER = "altcha-challenge-placeholder"
 
 
 @functools.lru_cache(maxsize=4)
-def _blank_form_template(word_limit):
+def _blank_form_template(word_limit, bot_challenge):
     form = LetterForm(initial={"client_token": _CLIENT_TOKEN_PLACEHOLDER})
+    form.started_token = _STARTED_PLACEHOLDER
+    form.challenge_json = _CHALLENGE_PLACEHOLDER if bot_challenge else ""
     return render_crispy_form(form, context={"csrf_token": _CSRF_PLACEHOLDER})
 
 
-def _blank_form_html(request, client_token):
-    html = _blank_form_template(settings.LETTERS_WORD_LIMIT)
+def _blank_form_html(request, form):
+    html = _blank_form_template(settings.LETTERS_WORD_LIMIT, bot_defence.enabled())
     html = html.replace(_CSRF_PLACEHOLDER, get_token(request))
-    return mark_safe(html.replace(str(_CLIENT_TOKEN_PLACEHOLDER), str(client_token)))
+    html = html.replace(str(_CLIENT_TOKEN_PLACEHOLDER), str(form.initial["client_token"]))
+    html = html.replace(_STARTED_PLACEHOLDER, escape(form.started_token))
+    if form.challenge_json:
+        html = html.replace(_CHALLENGE_PLACEHOLDER, escape(form.challenge_json))
+    return mark_safe(html)
 
 
-def _submit(request, article, form):
+def _submit(request, article, form, *, suspect_reason=None):
     fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
     fields["client_token"] = form.cleaned_data.get("client_token")
+    if suspect_reason:
+        fields.update(suspect=True, suspect_reason=suspect_reason)
     # One transaction: a bot's letter is spam before its confirmation task is enqueued.
     with transaction.atomic():
         letter = moderation.submit(article=article, **fields)

@@ -6,6 +6,7 @@ Local defaults are safe (SQLite in WAL mode, an embedded Celery broker, console 
 production is strict (no default secret key; `manage.py check --deploy` is clean).
 """
 
+import datetime
 import os
 import re
 from pathlib import Path
@@ -459,6 +460,83 @@ if LETTERS_SPAM_CHECK and not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_]\w*)+", L
         f"LETTERS_SPAM_CHECK must be a dotted path such as mypackage.spam.check, "
         f"not {LETTERS_SPAM_CHECK!r}."
     )
+
+# --- Abuse: bot defence, rate limits, admin login throttling ------------------------------
+# The shared cache: rate-limit counters and used proof-of-work challenges. CACHE_URL=redis://...
+# in production, so every gunicorn worker and machine counts together. Without it, local
+# memory: shared by the threads of one process (bin/run's runserver), not between processes.
+CACHE_URL = env_str("CACHE_URL").strip()
+if CACHE_URL:
+    CACHE_URL = env_url("CACHE_URL", CACHE_URL, ("redis", "rediss", "unix"))
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "letters",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            # Used challenges must stay until they expire: LocMem's default of 300 entries
+            # would cull them early and let a solution be used again.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
+# The letter form: a signed timestamp (refuses a post sent faster than a person could write)
+# and an ALTCHA proof of work solved by the reader's browser (without it the letter is held as
+# suspect). `off` is for load tests only; the honeypot field stays on regardless.
+LETTERS_BOT_CHALLENGE = env_bool("LETTERS_BOT_CHALLENGE", True)
+LETTERS_MIN_SECONDS_TO_WRITE = env_int("LETTERS_MIN_SECONDS_TO_WRITE", 5, minimum=0)
+
+
+def env_rate(name, default):
+    """A rate such as "5/10m": that many in that many seconds (s), minutes (m), hours (h) or
+    days (d). Returns (count, seconds)."""
+    raw = os.environ.get(name, default).strip()
+    match = re.fullmatch(r"(\d+)\s*/\s*(\d*)\s*([smhd])", raw)
+    if not match or int(match[1]) < 1 or match[2] == "0":
+        raise ImproperlyConfigured(
+            f"{name} must be a rate such as 5/10m (count/period, s m h or d), not {raw!r}."
+        )
+    unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}[match[3]]
+    return int(match[1]), int(match[2] or 1) * unit
+
+
+# Rate limits, counted in CACHES. `off` is for load tests only.
+LETTERS_RATE_LIMITS = env_bool("LETTERS_RATE_LIMITS", True)
+LETTERS_RATE_LIMIT_FORM_IP = env_rate("LETTERS_RATE_LIMIT_FORM_IP", "10/10m")
+LETTERS_RATE_LIMIT_FORM_EMAIL = env_rate("LETTERS_RATE_LIMIT_FORM_EMAIL", "5/h")
+LETTERS_RATE_LIMIT_WEBHOOK_IP = env_rate("LETTERS_RATE_LIMIT_WEBHOOK_IP", "300/m")
+LETTERS_RATE_LIMIT_SMTP_CLIENT = env_rate("LETTERS_RATE_LIMIT_SMTP_CLIENT", "120/m")
+# How many proxies in front of the desk add themselves to X-Forwarded-For. 0: the client is
+# REMOTE_ADDR and X-Forwarded-For is ignored (anyone can write it); 1: the address the
+# proxy saw, the last entry it appended.
+LETTERS_TRUSTED_PROXY_COUNT = env_int("LETTERS_TRUSTED_PROXY_COUNT", 0, minimum=0)
+# The admin's address, and django-axes: after this many failed logins for one user name from
+# one address, that pair is locked out for the cool-off time.
+LETTERS_ADMIN_PATH = env_str("LETTERS_ADMIN_PATH", "admin/").strip().strip("/") + "/"
+if LETTERS_ADMIN_PATH == "/":
+    raise ImproperlyConfigured("LETTERS_ADMIN_PATH must not be empty, e.g. desk/.")
+INSTALLED_APPS.append("axes")
+# Last, as django-axes asks: it turns a lock-out into the lock-out page.
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LETTERS_ADMIN_LOGIN_ATTEMPTS", 5, minimum=1)
+AXES_COOLOFF_TIME = datetime.timedelta(
+    minutes=env_int("LETTERS_ADMIN_LOCKOUT_MINUTES", 15, minimum=1)
+)
+# One user name from one address: a colleague's typos elsewhere lock nobody else out.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "letters.limits.client_ip"
+# Failed attempts only: no row per successful login.
+AXES_DISABLE_ACCESS_LOG = True
 
 LOGGING = {
     "version": 1,

@@ -1,7 +1,8 @@
 """The SMTP listener: accepts mail for the desk's addresses and stores it before saying 250.
 
-A thin aiosmtpd handler over store.receive_email. Answers: 550 for any other recipient, 552
-over the size limit (aiosmtpd enforces data_size_limit), 250 only once the raw message is
+A thin aiosmtpd handler over store.receive_email. Answers: 451 at MAIL FROM past the
+per-address rate limit (LETTERS_RATE_LIMIT_SMTP_CLIENT: the sending server retries later, so
+nothing is lost), 550 for any other recipient, 552 over the size limit (aiosmtpd enforces data_size_limit), 250 only once the raw message is
 committed, 451 when it cannot be stored (the sending server keeps it and retries).
 """
 
@@ -14,6 +15,7 @@ from aiosmtpd.smtp import SMTP
 from django.conf import settings
 from django.db import close_old_connections, connections
 
+from .. import limits
 from ..models import WayIn
 from .decoding import normalise_address
 from .store import NULL_SENDER, StorageUnavailable, receive_email
@@ -33,6 +35,23 @@ class LettersHandler:
         self.inbound_addresses = [a.lower() for a in inbound_addresses or ()] or None
         # One thread: Django's database connection is per thread and reused between messages.
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="letters-smtpd")
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
+        loop = asyncio.get_running_loop()
+        wait = await loop.run_in_executor(
+            self.executor,
+            limits.hit,
+            "smtp",
+            limits.client_key(peer),
+            settings.LETTERS_RATE_LIMIT_SMTP_CLIENT,
+        )
+        if wait:
+            log.warning("SMTP client %s over the rate limit; told to retry", peer)
+            return f"451 4.7.1 Too many messages from {peer}; try again in {wait} seconds"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if not accepts_recipient(address, self.inbound_addresses):

@@ -3,7 +3,8 @@
 Anymail checks the provider's signature (Mailgun, Postal, MailerSend) or HTTP basic auth
 (LETTERS_WEBHOOK_SECRET; every other provider); a view whose provider has no signature
 refuses everything until basic auth is configured. Answers: 200 once stored; 400 for a
-refused (unsigned, badly signed) request, logged; 503 when storage fails, so the provider
+refused (unsigned, badly signed) request, logged; 429 with Retry-After past the per-address
+rate limit (LETTERS_RATE_LIMIT_WEBHOOK_IP) and 503 when storage fails, so the provider
 retries (never 2xx, never 403, which stops provider retries).
 """
 
@@ -20,8 +21,10 @@ from anymail.webhooks.postal import PostalInboundWebhookView
 from anymail.webhooks.postmark import PostmarkInboundWebhookView
 from anymail.webhooks.sendgrid import SendGridInboundWebhookView
 from anymail.webhooks.sparkpost import SparkPostInboundWebhookView
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from .. import limits
 from ..models import WayIn
 from .store import StorageUnavailable, receive_email
 
@@ -77,6 +80,15 @@ class StoreInboundMixin:
             )
 
     def post(self, request, *args, **kwargs):
+        address = limits.client_ip(request)
+        wait = limits.hit(
+            "webhook", limits.client_key(address), settings.LETTERS_RATE_LIMIT_WEBHOOK_IP
+        )
+        if wait:
+            log.warning("%s inbound webhook from %s over the rate limit", self.esp_name, address)
+            return HttpResponse(
+                "Too many requests.", status=429, headers={"Retry-After": str(wait)}
+            )
         try:
             return super().post(request, *args, **kwargs)
         except AnymailWebhookValidationFailure as exc:

@@ -2,6 +2,7 @@ import importlib
 
 import pytest
 from django.apps import apps as django_apps
+from django.core.cache import cache
 
 from letters import views
 from letters.intake import articles
@@ -21,10 +22,12 @@ def fresh_caches():
     first article gets the same id: without this, a test could match mail against the
     articles of the test before it. The blank letter form (letters.views) is rendered once
     per word limit; the first page a test fetches renders it, so tests see the same thing
-    however they are ordered.
+    however they are ordered. The cache holds rate-limit counts and used challenges.
     """
     articles._index_cache.update(key=None, index=None, at=0.0)
     views._blank_form_template.cache_clear()
+    # Rate-limit counts and used proof-of-work challenges: each test's client starts afresh.
+    cache.clear()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ Each `make_*` saves a row with plain, unique defaults; a test passes what it dep
 
 import datetime
 import itertools
+import time
 import uuid
 from email.utils import format_datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ from django.apps import apps as django_apps
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
-from letters import roles
+from letters import bot_defence, roles
 from letters.models import (
     Article,
     Channel,
@@ -148,7 +149,11 @@ LETTER_TEXT = (
 
 
 def form_data(**overrides):
-    """The letter form's POST data; an override of None leaves that field out."""
+    """The letter form's POST data; an override of None leaves that field out.
+
+    As a reader's browser without JavaScript sends it: the form was shown a minute ago
+    (its signed timestamp), and no proof-of-work solution (such a letter is held as suspect).
+    """
     data = {
         "name": "Jane Smith",
         "email": "jane@example.com",
@@ -159,6 +164,7 @@ def form_data(**overrides):
         "consent": "on",
         "client_token": str(uuid.uuid4()),
         "website": "",
+        "started": bot_defence.started_token(at=time.time() - 60),
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}

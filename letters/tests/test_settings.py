@@ -50,6 +50,11 @@ def test_the_defaults_start():
         ("CELERY_BROKER_URL", "localhost:6379", "CELERY_BROKER_URL must be a URL"),
         ("EMAIL_PORT", "smtp", "EMAIL_PORT must be a whole number"),
         ("SITE_URL", "letters.reaction.life", "SITE_URL must be a URL"),
+        ("CACHE_URL", "localhost:6379", "CACHE_URL must be a URL"),
+        ("LETTERS_RATE_LIMIT_FORM_IP", "ten a minute", "LETTERS_RATE_LIMIT_FORM_IP must be a rate"),
+        ("LETTERS_RATE_LIMIT_FORM_EMAIL", "0/h", "LETTERS_RATE_LIMIT_FORM_EMAIL must be a rate"),
+        ("LETTERS_RATE_LIMIT_SMTP_CLIENT", "5/0m", "LETTERS_RATE_LIMIT_SMTP_CLIENT must be a rate"),
+        ("LETTERS_ADMIN_PATH", "/", "LETTERS_ADMIN_PATH must not be empty"),
     ],
 )
 def test_a_malformed_variable_stops_start_up_naming_it(variable, value, message):
@@ -75,6 +80,7 @@ def test_check_deploy_is_clean_under_production_settings():
             "SECRET_KEY": "a-long-random-production-secret-key-" + "q8Zr" * 12,
             "ALLOWED_HOSTS": "letters.reaction.life",
             "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/letters",
+            "CACHE_URL": "redis://127.0.0.1:6379/1",
         },
         "manage.py",
         "check",
@@ -84,6 +90,27 @@ def test_check_deploy_is_clean_under_production_settings():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_warns_when_rate_limits_are_counted_per_process():
+    result = start_with(
+        {"DEBUG": "0", "SECRET_KEY": "a-long-random-production-secret-key-" + "q8Zr" * 12},
+        "manage.py",
+        "check",
+        "--deploy",
+    )
+    assert "letters.W001" in result.stderr + result.stdout
+    assert "Set CACHE_URL=redis://" in result.stderr + result.stdout
+
+
+def test_rates_read_as_count_per_period():
+    result = start_with(
+        {"LETTERS_RATE_LIMIT_FORM_IP": "30/h", "LETTERS_RATE_LIMIT_FORM_EMAIL": "5 / 10m"},
+        "-c",
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.LETTERS_RATE_LIMIT_FORM_IP, s.LETTERS_RATE_LIMIT_FORM_EMAIL)",
+    )
+    assert result.stdout.strip() == "(30, 3600) (5, 600)", result.stderr
 
 
 def test_the_default_database_is_sqlite_in_wal_mode():

@@ -6,7 +6,7 @@ import pytest
 from crispy_forms.utils import render_crispy_form
 from django.test import Client
 
-from letters import moderation
+from letters import bot_defence, moderation
 from letters.forms import LetterForm
 from letters.models import Letter, LetterEvent
 
@@ -16,6 +16,8 @@ pytestmark = pytest.mark.django_db
 
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="(\w+)"')
 CLIENT_TOKEN_FIELD = re.compile(r'name="client_token" value="([0-9a-f-]+)"')
+STARTED_FIELD = re.compile(r'name="started" value="([^"]+)"')
+CHALLENGE_ATTRIBUTE = re.compile(r'<altcha-widget name="altcha" challenge="([^"]+)"')
 
 
 def article_form(response):
@@ -34,10 +36,22 @@ def test_the_blank_form_is_the_html_crispy_forms_renders(client, article):
     response = client.get(article.get_absolute_url())
     form = article_form(response)
     csrf_token = CSRF_FIELD.search(response.text).group(1)
-    expected = render_crispy_form(
-        LetterForm(initial=form.initial), context={"csrf_token": csrf_token}
-    )
+    fresh = LetterForm(initial=form.initial)
+    # The page view's own timestamp and challenge, which every reader gets anew.
+    fresh.started_token, fresh.challenge_json = form.started_token, form.challenge_json
+    assert form.challenge_json
+    expected = render_crispy_form(fresh, context={"csrf_token": csrf_token})
     assert expected.strip() in response.text
+
+
+def test_each_reader_gets_their_own_timestamp_and_challenge(article):
+    pages = [Client().get(article.get_absolute_url()).text for _ in range(2)]
+    started = [STARTED_FIELD.search(page).group(1) for page in pages]
+    challenges = [CHALLENGE_ATTRIBUTE.search(page).group(1) for page in pages]
+    # Signed for the moment each page was shown: sent straight back, each is too fast.
+    assert all(bot_defence.too_fast(token) for token in started)
+    assert challenges[0] != challenges[1]
+    assert "placeholder" not in pages[0]
 
 
 def test_each_reader_gets_their_own_client_token_and_csrf_token(article):
