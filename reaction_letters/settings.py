@@ -304,6 +304,8 @@ LETTERS_IMAP_TIMEOUT = env_int("LETTERS_IMAP_TIMEOUT", 30, minimum=1)
 LETTERS_SMTP_HOST = env_str("LETTERS_SMTP_HOST", "127.0.0.1")
 # Provider webhooks under /inbound/<provider>/inbound/: HTTP basic auth "user:password" that
 # the provider is configured with. Without it (and without a signing key) webhooks refuse all.
+# A provider webhook (Mailgun) whose signed timestamp is further than this from now is refused.
+LETTERS_WEBHOOK_MAX_AGE_SECONDS = env_int("LETTERS_WEBHOOK_MAX_AGE_SECONDS", 3600, minimum=60)
 ANYMAIL = {
     "WEBHOOK_SECRET": env_list("LETTERS_WEBHOOK_SECRET"),
     # A subscription confirmation reaches out to AWS; allow it only when asked.

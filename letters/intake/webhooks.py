@@ -1,17 +1,22 @@
 """Provider webhooks: django-anymail's inbound views, each handing the raw message to us.
 
-Anymail checks the provider's signature (Mailgun, Postal, MailerSend) or HTTP basic auth
-(LETTERS_WEBHOOK_SECRET; every other provider); a view whose provider has no signature
-refuses everything until basic auth is configured. Answers: 200 once stored; 400 for a
-refused (unsigned, badly signed) request, logged; 429 with Retry-After past the per-address
-rate limit (LETTERS_RATE_LIMIT_WEBHOOK_IP) and 503 when storage fails, so the provider
-retries (never 2xx, never 403, which stops provider retries).
+Anymail checks the provider's signature (Postal, MailerSend: over the whole message) and HTTP
+basic auth (LETTERS_WEBHOOK_SECRET): every provider but those two needs basic auth, Mailgun
+too, because its signature covers only a timestamp and a token, not the message. A Mailgun
+request with a timestamp older than LETTERS_WEBHOOK_MAX_AGE_SECONDS, or a token already used
+for a stored message, is a replay and refused. Answers: 200 once stored; 400 for a refused
+(unsigned, badly signed, replayed) request or a provider whose key is not configured, logged;
+429 with Retry-After past the per-address rate limit (LETTERS_RATE_LIMIT_WEBHOOK_IP) and 503
+when storage fails, so the provider retries (never 2xx, never 403, which stops retries).
 """
 
 import base64
+import functools
+import json
 import logging
+import time
 
-from anymail.exceptions import AnymailWebhookValidationFailure
+from anymail.exceptions import AnymailConfigurationError, AnymailWebhookValidationFailure
 from anymail.webhooks.amazon_ses import AmazonSESInboundWebhookView
 from anymail.webhooks.brevo import BrevoInboundWebhookView
 from anymail.webhooks.mailersend import MailerSendInboundWebhookView
@@ -22,6 +27,7 @@ from anymail.webhooks.postmark import PostmarkInboundWebhookView
 from anymail.webhooks.sendgrid import SendGridInboundWebhookView
 from anymail.webhooks.sparkpost import SparkPostInboundWebhookView
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
 from .. import limits
@@ -72,6 +78,22 @@ class _StoreInbound:
 class StoreInboundMixin:
     signal = _StoreInbound
 
+    @classmethod
+    def as_view(cls, **initkwargs):
+        view = super().as_view(**initkwargs)
+
+        @functools.wraps(view)
+        def refusing_unconfigured(request, *args, **kwargs):
+            # Anymail makes the view per request and raises if the provider's key is not
+            # set: that is the sender's request refused, not the desk's error.
+            try:
+                return view(request, *args, **kwargs)
+            except AnymailConfigurationError as exc:
+                log.warning("Refused %s: the provider is not configured (%s)", cls.__name__, exc)
+                return HttpResponse("Refused: this provider is not configured.", status=400)
+
+        return refusing_unconfigured
+
     def validate_request(self, request):
         # Anymail only warns when basic auth is missing; the desk refuses.
         if getattr(self, "warn_if_no_basic_auth", True) and not self.basic_auth:
@@ -108,15 +130,59 @@ class StoreInboundMixin:
             )
 
 
-def _view(base):
-    return type(f"Letters{base.__name__}", (StoreInboundMixin, base), {})
+class RefuseMailgunReplays:
+    """Mailgun signs a timestamp and a token, not the message: a signed request could be sent
+    again, or with another message. Basic auth is required too; a stale timestamp is refused;
+    a token is remembered (in the shared cache) once its message is stored, and refused after."""
+
+    warn_if_no_basic_auth = True
+
+    def parse_events(self, request):
+        timestamp, self.token = _mailgun_signature(request)
+        max_age = settings.LETTERS_WEBHOOK_MAX_AGE_SECONDS
+        if abs(time.time() - timestamp) > max_age:
+            raise AnymailWebhookValidationFailure(
+                f"Mailgun webhook timestamp more than {max_age} seconds away"
+            )
+        if cache.get(_token_key(self.token)):
+            raise AnymailWebhookValidationFailure("Mailgun webhook token already used")
+        return super().parse_events(request)
+
+    def post(self, request, *args, **kwargs):
+        self.token = None
+        response = super().post(request, *args, **kwargs)
+        if response.status_code == 200 and self.token:
+            timeout = 2 * settings.LETTERS_WEBHOOK_MAX_AGE_SECONDS
+            cache.set(_token_key(self.token), 1, timeout=timeout)
+        return response
+
+
+def _mailgun_signature(request):
+    """(timestamp, token) of a Mailgun request (whose signature anymail has checked)."""
+    try:
+        if request.content_type == "application/json":
+            block = json.loads(request.body.decode("utf-8"))["signature"]
+            timestamp, token = block["timestamp"], block["token"]
+        else:
+            timestamp, token = request.POST["timestamp"], request.POST["token"]
+        return float(timestamp), str(token)
+    except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
+        raise AnymailWebhookValidationFailure("Mailgun webhook without timestamp") from exc
+
+
+def _token_key(token):
+    return f"letters:mailgun-token:{token}"
+
+
+def _view(base, *guards):
+    return type(f"Letters{base.__name__}", (*guards, StoreInboundMixin, base), {})
 
 
 PROVIDER_VIEWS = {
     "amazon_ses": _view(AmazonSESInboundWebhookView),
     "brevo": _view(BrevoInboundWebhookView),
     "mailersend": _view(MailerSendInboundWebhookView),
-    "mailgun": _view(MailgunInboundWebhookView),
+    "mailgun": _view(MailgunInboundWebhookView, RefuseMailgunReplays),
     "mailjet": _view(MailjetInboundWebhookView),
     "postal": _view(PostalInboundWebhookView),
     "postmark": _view(PostmarkInboundWebhookView),

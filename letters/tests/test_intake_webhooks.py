@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 import time
 from unittest import mock
 
@@ -27,8 +28,9 @@ def basic(credentials=SECRET):
     return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(credentials.encode()).decode()}
 
 
-def mailgun_fields(raw, key=SIGNING_KEY):
-    timestamp, token = str(int(time.time())), "a" * 50
+def mailgun_fields(raw, key=SIGNING_KEY, timestamp=None, token=None):
+    timestamp = str(int(timestamp or time.time()))
+    token = token or secrets.token_hex(25)
     signature = hmac.new(key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
     return {
         "body-mime": raw.decode("utf-8"),
@@ -125,10 +127,42 @@ def test_a_signed_mailgun_post_is_stored_with_its_envelope(client):
 
 
 @override_settings(ANYMAIL={"MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY})
-def test_mailgun_needs_only_its_signature_when_no_basic_auth_is_set(client):
-    assert post_mailgun(client, eml("plain.eml"), auth=None).status_code == 200
-    assert post_mailgun(client, make_message(), auth=None, key="forged").status_code == 400
+def test_mailgun_needs_basic_auth_too_as_its_signature_does_not_cover_the_message(client):
+    assert post_mailgun(client, eml("plain.eml"), auth=None).status_code == 400
+    assert InboundEmail.objects.count() == 0
+
+
+@override_settings(ANYMAIL=ANYMAIL)
+def test_a_mailgun_request_signed_long_ago_is_refused_as_a_replay(client):
+    old = time.time() - 2 * 3600
+    assert post_mailgun(client, eml("plain.eml"), timestamp=old).status_code == 400
+    assert post_mailgun(client, eml("plain.eml")).status_code == 200
     assert InboundEmail.objects.count() == 1
+
+
+@override_settings(ANYMAIL=ANYMAIL)
+def test_a_used_mailgun_token_is_refused_even_with_another_message(client):
+    token = secrets.token_hex(25)
+    assert post_mailgun(client, eml("plain.eml"), token=token).status_code == 200
+    assert post_mailgun(client, make_message(), token=token).status_code == 400
+    assert InboundEmail.objects.count() == 1
+
+
+@override_settings(ANYMAIL=ANYMAIL)
+def test_a_mailgun_retry_after_a_storage_failure_is_not_a_replay(client):
+    token = secrets.token_hex(25)
+    with mock.patch.object(webhooks, "receive_email", side_effect=StorageUnavailable("down")):
+        assert post_mailgun(client, eml("plain.eml"), token=token).status_code == 503
+    assert post_mailgun(client, eml("plain.eml"), token=token).status_code == 200
+    assert InboundEmail.objects.count() == 1
+
+
+@override_settings(ANYMAIL={"WEBHOOK_SECRET": [SECRET]})
+def test_a_provider_whose_key_is_not_configured_answers_400_not_500(client):
+    response = post_mailgun(client, eml("plain.eml"))
+    assert response.status_code == 400
+    assert b"not configured" in response.content
+    assert InboundEmail.objects.count() == 0
 
 
 @override_settings(ANYMAIL=ANYMAIL)
