@@ -4,12 +4,16 @@ Each `make_*` saves a row with plain, unique defaults; a test passes what it dep
 """
 
 import datetime
+import html
 import itertools
+import json
+import re
 import time
 import uuid
 from email.utils import format_datetime
 from pathlib import Path
 
+import altcha
 from django.apps import apps as django_apps
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
@@ -199,3 +203,20 @@ def make_message(
     lines += list(headers)
     lines += ["MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8", ""]
     return ("\r\n".join(lines) + "\r\n" + body.replace("\n", "\r\n")).encode("utf-8")
+
+
+_CHALLENGE = re.compile(r'<altcha-widget name="altcha" challenge="([^"]+)"')
+
+
+def solved_challenge(page_html):
+    """What the reader's browser posts once the ALTCHA widget has solved the page's challenge."""
+    challenge = altcha.Challenge.from_dict(
+        json.loads(html.unescape(_CHALLENGE.search(page_html)[1]))
+    )
+    return altcha.Payload(challenge, altcha.solve_challenge(challenge)).to_base64()
+
+
+def browser_form_data(client, article, **overrides):
+    """form_data() as a reader's browser sends it: with the article page's challenge solved."""
+    page = client.get(article.get_absolute_url()).content.decode()
+    return form_data(altcha=solved_challenge(page), **overrides)

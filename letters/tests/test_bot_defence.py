@@ -12,7 +12,7 @@ import pytest
 from letters import bot_defence
 from letters.models import Letter
 
-from .factories import form_data
+from .factories import form_data, solved_challenge
 
 pytestmark = pytest.mark.django_db
 
@@ -21,12 +21,7 @@ STARTED = re.compile(r'name="started" value="([^"]+)"')
 
 
 def solved_payload(page_html):
-    """What the widget posts once it has solved the page's challenge."""
-    challenge = altcha.Challenge.from_dict(
-        json.loads(html.unescape(CHALLENGE.search(page_html)[1]))
-    )
-    solution = altcha.solve_challenge(challenge)
-    return altcha.Payload(challenge, solution).to_base64()
+    return solved_challenge(page_html)
 
 
 def test_the_defences_are_on_by_default(settings):

@@ -10,7 +10,7 @@ from letters.models import InboundStatus, Letter, Status, WayIn
 from letters.suspect_text import suspect_content
 
 from . import spam_service
-from .factories import form_data, make_letter, make_message
+from .factories import browser_form_data, make_letter, make_message
 from .test_settings import start_with
 
 LINKS = "See https://one.example/a, http://two.example/b and www.three.example/c."
@@ -50,7 +50,9 @@ def test_a_letter_from_the_form_with_many_links_is_stored_suspect_and_asked_to_c
     client, article, enqueued, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(article.get_absolute_url(), form_data(body=f"Sir, {LINKS}"))
+        response = client.post(
+            article.get_absolute_url(), browser_form_data(client, article, body=f"Sir, {LINKS}")
+        )
     assert response.status_code == 302
     letter = Letter.objects.get()
     assert (letter.suspect, letter.suspect_reason) == (True, "3 links")
@@ -60,21 +62,26 @@ def test_a_letter_from_the_form_with_many_links_is_stored_suspect_and_asked_to_c
 
 @pytest.mark.django_db
 def test_a_letter_from_the_form_with_a_spam_phrase_is_stored_suspect(client, article, enqueued):
-    client.post(article.get_absolute_url(), form_data(body="Sir, we offer SEO services cheaply."))
+    client.post(
+        article.get_absolute_url(),
+        browser_form_data(client, article, body="Sir, we offer SEO services cheaply."),
+    )
     letter = Letter.objects.get()
     assert (letter.suspect, letter.suspect_reason) == (True, "spam phrases: seo services")
 
 
 @pytest.mark.django_db
 def test_an_ordinary_letter_from_the_form_is_not_suspect(client, article, enqueued):
-    client.post(article.get_absolute_url(), form_data())
+    client.post(article.get_absolute_url(), browser_form_data(client, article))
     assert Letter.objects.get().suspect is False
 
 
 @pytest.mark.django_db
 def test_the_link_threshold_is_a_setting(client, article, enqueued, settings):
     settings.LETTERS_SUSPECT_LINKS = 0
-    client.post(article.get_absolute_url(), form_data(body=f"Sir, {LINKS}"))
+    client.post(
+        article.get_absolute_url(), browser_form_data(client, article, body=f"Sir, {LINKS}")
+    )
     assert Letter.objects.get().suspect is False
 
 
@@ -144,7 +151,9 @@ def test_the_form_never_asks_the_spam_service_in_the_request_but_enqueues_the_ch
     client, article, enqueued, asked, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(article.get_absolute_url(), form_data(body="Sir, buy now!"))
+        client.post(
+            article.get_absolute_url(), browser_form_data(client, article, body="Sir, buy now!")
+        )
     letter = Letter.objects.get()
     assert asked == []
     assert letter.suspect is False
@@ -156,7 +165,7 @@ def test_without_a_spam_service_no_check_is_enqueued(
     client, article, enqueued, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(article.get_absolute_url(), form_data())
+        client.post(article.get_absolute_url(), browser_form_data(client, article))
     assert [name for name, _ in enqueued] == [jobs.SEND_CONFIRMATION]
 
 

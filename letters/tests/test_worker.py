@@ -13,7 +13,7 @@ from django.db import connection
 
 from letters.models import Letter, Status
 
-from .factories import form_data
+from .factories import browser_form_data, form_data
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -112,7 +112,9 @@ SPAM_CHECK = "letters.tests.spam_service.says_buy_now_is_spam"
 @pytest.mark.parametrize("worker_env", [{"LETTERS_SPAM_CHECK": SPAM_CHECK}])
 def test_a_real_worker_asks_the_spam_service_about_a_web_letter(client, worker, article, settings):
     settings.LETTERS_SPAM_CHECK = SPAM_CHECK
-    response = client.post(article.get_absolute_url(), form_data(body="Sir, buy now!"))
+    response = client.post(
+        article.get_absolute_url(), browser_form_data(client, article, body="Sir, buy now!")
+    )
     assert response.status_code == 302
     letter = Letter.objects.get()
     assert not letter.suspect  # the request itself asked nothing
