@@ -31,7 +31,12 @@ def home(request):
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def article(request, slug):
-    article = get_object_or_404(Article.objects.published(), slug=slug)
+    articles = Article.objects.published()
+    if request.method == "POST":
+        # A letter's post needs the article's dates, not its text (loaded only to show the
+        # form again).
+        articles = articles.defer("body", "standfirst")
+    article = get_object_or_404(articles, slug=slug)
     open_for_letters = article.accepts_letters()
     form = None
     blank_form = ""

@@ -13,7 +13,7 @@ from .rules import lock, record, transition
 from .screening import screen
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # inside the caller's transaction: no savepoint needed
 def submit(*, article, actor_label="writer", **fields):
     """Store a letter written on the site and ask the writer to confirm it by email.
 
