@@ -140,8 +140,22 @@ def attachment_kind(filename: str, ctype: str) -> str | None:
     return None
 
 
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+def content_is(kind: str, data: bytes) -> bool:
+    """Whether the bytes are what the name and type claim: documents are zip archives, text
+    has no NUL byte. A name or a Content-Type is the sender's word; the content decides."""
+    if kind in ("docx", "odt"):
+        return data.startswith(_ZIP_MAGIC)
+    return b"\x00" not in data[:65536]
+
+
 def attachment_text(kind: str, data: bytes, charset: str | None) -> str:
-    """The text of an attachment of `kind` ("docx", "odt" or "txt"); "" when unreadable."""
+    """The text of an attachment of `kind` ("docx", "odt" or "txt"); "" when unreadable or
+    when its content is not of that kind."""
+    if not content_is(kind, data):
+        return ""
     if kind == "docx":
         return docx_text(data)
     if kind == "odt":

@@ -139,3 +139,17 @@ def test_nested_word_paragraphs_within_the_depth_are_read_once():
     inner = "<w:p><w:r><w:t>one</w:t></w:r><w:p><w:r><w:t>two</w:t></w:r></w:p></w:p>"
     xml = f'<w:document xmlns:w="{W}"><w:body>{inner}</w:body></w:document>'
     assert attachments.docx_text(document(xml)) == "onetwo"
+
+
+def test_an_attachment_is_read_by_its_content_not_its_name():
+    pdf_named_docx = b"%PDF-1.7\n" + b"x" * 100
+    assert attachments.attachment_text("docx", pdf_named_docx, None) == ""
+    binary_named_txt = b"\x00\x01\x02Dear Editor\x00"
+    assert attachments.attachment_text("txt", binary_named_txt, None) == ""
+    assert attachments.attachment_text("txt", b"Dear Editor, trains.", "utf-8") == (
+        "Dear Editor, trains."
+    )
+    xml = f'<w:document xmlns:w="{W}"><w:body><w:p><w:t>Dear Editor</w:t></w:p></w:body>'
+    assert attachments.attachment_text("docx", document(xml + "</w:document>"), None) == (
+        "Dear Editor"
+    )
