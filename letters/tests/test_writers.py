@@ -45,6 +45,7 @@ from .factories import (
     rejection_template,
     sub_editor,
 )
+from .test_settings import start_with
 
 pytestmark = pytest.mark.django_db
 
@@ -166,6 +167,15 @@ def test_the_export_command_writes_a_file_only_its_owner_can_read(tmp_path):
 def test_the_export_command_refuses_what_is_not_an_address():
     with pytest.raises(CommandError, match="not an email address"):
         call_command("export_writer", "Jane Smith")
+
+
+def test_editors_may_export_and_erase_and_nobody_may_edit_the_erasure_log():
+    desk, sub = editor(), sub_editor()
+    assert desk.has_perms(["letters.export_writer", "letters.erase_writer"])
+    assert not any(
+        desk.has_perm(f"letters.{verb}_writererasure") for verb in ("add", "change", "delete")
+    )
+    assert not sub.has_perm("letters.export_writer") and not sub.has_perm("letters.erase_writer")
 
 
 def test_a_sub_editor_may_not_export_or_erase_a_writers_data():
@@ -515,3 +525,9 @@ def test_the_article_page_still_works_after_its_letters_are_erased(client):
     jane(article=article)
     moderation.erase_writer(ADDRESS, actor=editor(), published="withdraw")
     assert client.get(article.get_absolute_url()).status_code == 200
+
+
+def test_an_unknown_policy_for_published_letters_stops_the_desk_at_start_up():
+    result = start_with({"LETTERS_ERASE_PUBLISHED": "hide"})
+    assert result.returncode != 0
+    assert "LETTERS_ERASE_PUBLISHED must be keep or withdraw, not 'hide'" in result.stderr
