@@ -25,7 +25,7 @@ SUB_EDITOR_PERMISSIONS = (
 # The audit trails are written only by letters.moderation: nobody edits or deletes them.
 AUDIT_TRAIL_PERMISSIONS = tuple(
     f"{verb}_{model}"
-    for model in ("letterevent", "editionevent", "inboundemailevent")
+    for model in ("letterevent", "editionevent", "inboundemailevent", "writererasure")
     for verb in ("add", "change", "delete")
 )
 

@@ -540,6 +540,16 @@ AXES_CLIENT_IP_CALLABLE = "letters.limits.client_ip"
 # Failed attempts only: no row per successful login.
 AXES_DISABLE_ACCESS_LOG = True
 
+# --- Personal data: a writer's export and erasure (letters.moderation.erasure) -------------
+# What erasing a writer does to their published letters: "keep" leaves each on the site as
+# published, signed with name and town (everything else about the writer goes); "withdraw"
+# takes it off the site and erases it like their other letters.
+LETTERS_ERASE_PUBLISHED = env_str("LETTERS_ERASE_PUBLISHED", "keep").strip().lower()
+if LETTERS_ERASE_PUBLISHED not in ("keep", "withdraw"):
+    raise ImproperlyConfigured(
+        f"LETTERS_ERASE_PUBLISHED must be keep or withdraw, not {LETTERS_ERASE_PUBLISHED!r}."
+    )
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

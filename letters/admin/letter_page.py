@@ -81,6 +81,13 @@ DECISIONS = [
 ]
 
 
+# The writer's data, offered under "Writer's history": (action, label, needed permission).
+WRITER_ACTIONS = [
+    ("export_writer_data", "Export everything held about this writer (JSON)", "export"),
+    ("erase_writer_data", "Erase this writer's data…", "erase"),
+]
+
+
 def letter_page_context(request, letter):
     """What the letter page shows beside the form: a handful of small queries."""
     user = request.user
@@ -115,6 +122,11 @@ def letter_page_context(request, letter):
         "flags": flag_badges(Letter.objects.with_flags().get(pk=letter.pk)),
         "history": history,
         "recently_published": recent,
+        "writer_actions": [
+            (action, label)
+            for action, label, operation in WRITER_ACTIONS
+            if moderation.can(user, operation)
+        ],
         "frequency_days": days,
         "events": letter.events.select_related("actor").order_by("created_at", "id"),
         "notes": letter.notes.select_related("author"),

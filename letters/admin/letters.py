@@ -1,16 +1,26 @@
 """The letters admin: the moderation queue (list) and the letter page (change form).
 
 Status is never editable: it changes only through the actions, which call letters.moderation
-one letter at a time and report on each. Text and notes are saved through moderation too.
+one letter at a time and report on each. Text and notes are saved through moderation too, and
+deleting a letter goes through letters.moderation.erasure (its trail stays, anonymised), as do
+a writer's export and erasure (actions on one writer's letters, offered on the letter page).
 """
 
+import json
+
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from .. import moderation
+from ..moderation.erasure import deletion_summary, erasure_preview
 from .actions import SHOWN_STATUS, AssignForm, PublishForm, RejectForm, ask, run_on_each
 from .letter_page import LetterEditForm, flag_badges, letter_page_context
 from .queue import ArticleFilter, CappedCountPaginator, FlagFilter, QueueChangeList, StatusFilter
@@ -54,7 +64,10 @@ class LetterAdmin(admin.ModelAdmin):
         "unpublish_letters",
         "withdraw_letters",
         "assign_letters",
+        "export_writer_data",
+        "erase_writer_data",
     ]
+    delete_confirmation_template = "admin/letters/letter/delete_confirmation.html"
 
     class Media:
         css = {"all": ["letters/admin-letters.css"]}
@@ -72,6 +85,12 @@ class LetterAdmin(admin.ModelAdmin):
 
     def has_publish_permission(self, request):
         return request.user.has_perm(moderation.PERMISSIONS["publish"])
+
+    def has_export_permission(self, request):
+        return request.user.has_perm(moderation.PERMISSIONS["export"])
+
+    def has_erase_permission(self, request):
+        return request.user.has_perm(moderation.PERMISSIONS["erase"])
 
     def get_changelist(self, request, **kwargs):
         return QueueChangeList
@@ -210,6 +229,86 @@ class LetterAdmin(admin.ModelAdmin):
             return run_on_each(self, request, queryset, assign, "Assigned")
         return ask(self, request, queryset, form, "Assign letters to an article", "assign_letters")
 
+    # A writer's personal data: one writer at a time (a deliberate act, per request)
+    def _one_writer(self, request, queryset):
+        """The address of the one writer whose letters are selected, else None (said why)."""
+        addresses = {email.lower() for email in queryset.values_list("email", flat=True)}
+        if len(addresses) == 1:
+            return addresses.pop()
+        self.message_user(
+            request,
+            "Choose letters from one writer (one email address) to export or erase their data.",
+            messages.ERROR,
+        )
+        return None
+
+    @admin.action(description="Export the writer's data (JSON)", permissions=["export"])
+    def export_writer_data(self, request, queryset):
+        address = self._one_writer(request, queryset)
+        if address is None:
+            return None
+        data = moderation.export_writer(address, actor=request.user)
+        response = HttpResponse(
+            json.dumps(data, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False),
+            content_type="application/json; charset=utf-8",
+        )
+        name = f"writer-of-letter-{min(queryset.values_list('pk', flat=True))}.json"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @admin.action(description="Erase the writer's data…", permissions=["erase"])
+    def erase_writer_data(self, request, queryset):
+        address = self._one_writer(request, queryset)
+        if address is None:
+            return None
+        form = EraseForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            try:
+                erasure, changed = moderation.erase_writer(
+                    address, actor=request.user, note=form.cleaned_data["note"]
+                )
+            except ValueError as exc:
+                form.add_error("note", str(exc))
+            except (moderation.TransitionNotAllowed, moderation.NotPermitted) as exc:
+                self.message_user(request, f"Nothing erased: {exc}", messages.ERROR)
+                return None
+            else:
+                counts = ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in erasure.counts.items())
+                done = "Erased the writer's data" if changed else "Already erased: nothing held"
+                self.message_user(
+                    request, f"{done} (erasure #{erasure.pk}: {counts}).", messages.SUCCESS
+                )
+                # The letter page may be gone with the letter: back to the whole list.
+                return HttpResponseRedirect(
+                    reverse("admin:letters_letter_changelist") + "?status=all"
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Erase a writer's data",
+            "form": form,
+            "preview": erasure_preview(address),
+            "selected": queryset.values_list("pk", flat=True),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/letters/letter/erase_writer.html", context)
+
+    # Deleting one letter: through letters.moderation.erasure, which keeps its trail
+    def get_deleted_objects(self, objs, request):
+        lines, refusal = [], []
+        for letter in objs:
+            summary, problem = deletion_summary(letter)
+            lines += summary
+            refusal += [problem] if problem else []
+        return lines, {}, set(), refusal
+
+    def delete_model(self, request, obj):
+        moderation.delete_letter(obj.pk, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for pk in queryset.values_list("pk", flat=True):
+            moderation.delete_letter(pk, actor=request.user)
+
     # The letter page
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
@@ -242,6 +341,15 @@ class LetterAdmin(admin.ModelAdmin):
         if letter is not None:
             extra.update(letter_page_context(request, letter))
         return super().change_view(request, object_id, form_url, extra_context=extra)
+
+
+class EraseForm(forms.Form):
+    note = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Reference",
+        help_text="Kept in the erasure log, e.g. where the request came from; not the address.",
+    )
 
 
 class _Labelled:

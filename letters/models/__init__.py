@@ -6,10 +6,12 @@ letters.py   Letter and its queryset, the FLAGS table, LetterEvent (the audit tr
 editions.py  Edition, EditionLetter, EditionEvent
 replies.py   ReplyTemplate, Reply, Notification
 inbound.py   InboundEmail (raw mail first), InboundEmailEvent, EmailAcknowledgement
+erasures.py  WriterErasure (the log of erasures, without the data erased)
 """
 
 from .articles import Article, ArticleQuerySet
 from .editions import Edition, EditionEvent, EditionLetter, EditionQuerySet
+from .erasures import WriterErasure
 from .inbound import (
     EmailAcknowledgement,
     InboundEmail,
@@ -73,6 +75,7 @@ __all__ = [
     "ReplyTemplate",
     "Status",
     "WayIn",
+    "WriterErasure",
     "count_words",
     "fingerprint",
     "new_client_token",

@@ -349,7 +349,18 @@ def arrived_after_letters_closed():
 class LetterEvent(AuditEvent):
     """One row per status change (and other editorial acts): who, when, from, to, why."""
 
-    letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="events")
+    # A deleted letter's events stay, without it: the trail of who decided what, and when,
+    # outlives the letter (letters.moderation.erasure keeps its id in former_letter_id).
+    letter = models.ForeignKey(
+        Letter, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    former_letter_id = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        db_index=True,
+        help_text="The id of the letter once it is deleted (the event outlives it).",
+    )
     from_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
     to_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
 

@@ -10,6 +10,7 @@ decisions.py    shortlist, approve, reject, spam, reconsider, withdraw, expire, 
 editing.py      the version to publish, notes
 publication.py  publish and schedule letters and editions, publish_due
 screening.py    suspect content (links, spam phrases) and the publisher's spam service
+erasure.py      a writer's data: export, erasure at their request, deleting a letter
 """
 
 from .arrivals import (
@@ -33,6 +34,7 @@ from .decisions import (
     withdraw,
 )
 from .editing import EditConflict, add_note, edit_text, text_version
+from .erasure import delete_letter, erase_writer, export_writer
 from .publication import (
     EditionNotReady,
     publish,
@@ -71,10 +73,13 @@ __all__ = [
     "check_with_spam_service",
     "check",
     "confirm",
+    "delete_letter",
     "edit_text",
+    "erase_writer",
     "last_change",
     "expire",
     "expire_undecided",
+    "export_writer",
     "mark_spam",
     "publish",
     "publish_due",

@@ -79,6 +79,10 @@ PERMISSIONS = {
     "publish": "letters.publish_letter",
     "unpublish": "letters.publish_letter",
     "process_again": "letters.process_inboundemail",
+    # A writer's personal data (letters.moderation.erasure).
+    "export": "letters.export_writer",
+    "erase": "letters.erase_writer",
+    "delete": "letters.delete_letter",
 }
 
 

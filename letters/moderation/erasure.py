@@ -1,0 +1,469 @@
+"""A writer's personal data: everything the desk holds about them (export_writer), erasing it at
+their request (erase_writer), and deleting one letter (delete_letter). Deleting and erasing
+leave an anonymised trace of what happened (who decided what, when) and nothing personal.
+
+A writer is an email address, matched case-insensitively as the desk's writer history matches
+it (Letter.email__iexact). What they hold is: their letters; the mail that made or followed up
+those letters, or came from the address; each letter's events, notes, replies and notices and
+its places in editions; the addresses kept for the daily acknowledgement limit.
+
+The erasure policy (README, "Personal data and retention"):
+- A letter that is not published is deleted, not blanked in place: a blank row would still say
+  who wrote when about what (with its article, dates and statuses), would sit in the queue as an
+  empty letter or need a status no transition allows (a rejected letter cannot be withdrawn), and
+  would be one more special case for every page. Its events stay, with the letter's id in
+  `former_letter_id`, without their notes (a note can quote the writer), plus a "deleted" event.
+- A published letter, by LETTERS_ERASE_PUBLISHED: "keep" leaves it on the site as published,
+  signed with name and town, with only the published text (the writer's unpublished original
+  goes), and its email, phone, address, subject and notes removed; "withdraw" withdraws it
+  through letters.moderation (recorded, needs the publisher's permission) and deletes it.
+- Notes about the writer's letters are deleted: they are the desk's working remarks on a
+  decision already made, and often about the writer. Replies (the mail sent, with the address
+  and the letter quoted) are deleted; the notices' records (kind and time, nothing personal)
+  stay with a kept letter.
+- Raw emails are emptied at once; the row keeps its Message-ID and checksum, so a redelivery
+  of the same message is still recognised and does not bring the letter back. Mail not yet
+  read is marked rejected, so no letter is made from it afterwards.
+- The admin's own log names a letter by its text: those entries are renamed "Letter #<id>".
+- The erasure is recorded in WriterErasure: who carried it out, when, the policy, how many
+  items of each kind, the letters' ids, and a keyed hash of the address, never the address.
+"""
+
+from django.conf import settings
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from ..models import (
+    EditionEvent,
+    EditionLetter,
+    EmailAcknowledgement,
+    InboundEmail,
+    InboundEmailEvent,
+    InboundStatus,
+    Letter,
+    LetterEvent,
+    Note,
+    Notification,
+    Reply,
+    Status,
+    WriterErasure,
+)
+from .decisions import withdraw
+from .rules import TransitionNotAllowed, check, lock, record, signed_in
+
+ADDRESS_HASH_SALT = "letters.writer-erasure"
+ERASED = "erased at the writer's request"
+KEEP, WITHDRAW = "keep", "withdraw"
+
+
+def normalise(address):
+    """The address as the desk compares it (trimmed, lower case); ValueError if it is none."""
+    address = (address or "").strip()
+    if "@" not in address or any(c.isspace() for c in address):
+        raise ValueError(f"{address!r} is not an email address.")
+    return address.lower()
+
+
+def address_hash(address, secret=None):
+    """HMAC-SHA256 of the normalised address, keyed by SECRET_KEY (or `secret`): the same
+    address always gives the same hash on this desk, and the address cannot be read back."""
+    value = normalise(address)
+    return salted_hmac(ADDRESS_HASH_SALT, value, secret=secret, algorithm="sha256").hexdigest()
+
+
+def earlier_erasures(address):
+    """The erasures recorded for `address`, newest first (under the current SECRET_KEY and any
+    in SECRET_KEY_FALLBACKS, so a key rotation does not forget them)."""
+    secrets = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    return WriterErasure.objects.filter(
+        address_hash__in=[address_hash(address, s) for s in secrets]
+    )
+
+
+def writers_letters(address):
+    """The letters written from `address`, matched as the writer's history matches them."""
+    return Letter.objects.filter(email__iexact=normalise(address))
+
+
+def writers_emails(address):
+    """The stored mail about the writer: messages that made or followed up their letters, and
+    those sent from the address (in the header or the envelope) that made no letter."""
+    address = normalise(address)
+    letters = writers_letters(address)
+    return InboundEmail.objects.filter(
+        Q(letter__in=letters)
+        | Q(follow_up_to__in=letters)
+        | Q(from_address__iexact=address)
+        | Q(envelope_from__iexact=address)
+    )
+
+
+def writers_acknowledgements(address, emails):
+    """The acknowledgement-limit rows for the address, or for the writer's mail (`emails`:
+    ids or a queryset; the acknowledgement went to the envelope sender, which may differ)."""
+    return EmailAcknowledgement.objects.filter(
+        Q(address__iexact=normalise(address)) | Q(inbound__in=emails)
+    )
+
+
+# --- Export ---------------------------------------------------------------------------------
+
+
+def _fields(obj, exclude=()):
+    """Every stored field of `obj` by column name (a relation as its id)."""
+    return {
+        field.attname: field.value_from_object(obj)
+        for field in obj._meta.concrete_fields
+        if field.name not in exclude
+    }
+
+
+def _event(event):
+    return {
+        "at": event.created_at,
+        "action": event.action,
+        "by": event.who,
+        "from_status": getattr(event, "from_status", ""),
+        "to_status": getattr(event, "to_status", ""),
+        "note": event.note,
+    }
+
+
+def _raw_text(raw):
+    """The stored message as text: UTF-8, else byte for byte as Latin-1 (nothing hidden)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _grouped(rows, key):
+    groups = {}
+    for row in rows:
+        groups.setdefault(getattr(row, key), []).append(row)
+    return groups
+
+
+def export_writer(address, *, actor=None):
+    """Everything the desk holds about the writer at `address`, as a dict ready for JSON
+    (datetimes and UUIDs as objects: dump it with DjangoJSONEncoder). Reads only; safe to
+    repeat. Needs the "export" permission."""
+    check(actor, "export")
+    address = normalise(address)
+    letters = list(writers_letters(address).select_related("article").order_by("created_at", "id"))
+    ids = [letter.pk for letter in letters]
+    events = _grouped(
+        LetterEvent.objects.filter(letter_id__in=ids).select_related("actor"), "letter_id"
+    )
+    notes = _grouped(Note.objects.filter(letter_id__in=ids).select_related("author"), "letter_id")
+    replies = _grouped(Reply.objects.filter(letter_id__in=ids), "letter_id")
+    notices = _grouped(Notification.objects.filter(letter_id__in=ids), "letter_id")
+    entries = _grouped(
+        EditionLetter.objects.filter(letter_id__in=ids).select_related("edition"), "letter_id"
+    )
+    emails = list(writers_emails(address).order_by("received_at", "id"))
+    email_events = _grouped(
+        InboundEmailEvent.objects.filter(inbound_email__in=emails).select_related("actor"),
+        "inbound_email_id",
+    )
+    return {
+        "address": address,
+        "exported_at": timezone.now(),
+        "letters": [
+            {
+                **_fields(letter),
+                "article": letter.article
+                and {
+                    "id": letter.article_id,
+                    "headline": letter.article.headline,
+                    "url": settings.SITE_URL + letter.article.get_absolute_url(),
+                },
+                "editions": [
+                    {
+                        "date": entry.edition.date,
+                        "title": entry.edition.title,
+                        "status": entry.edition.status,
+                        "headline": entry.headline,
+                        "position": entry.position,
+                        "is_lead": entry.is_lead,
+                    }
+                    for entry in entries.get(letter.pk, [])
+                ],
+                "events": [_event(event) for event in events.get(letter.pk, [])],
+                "notes": [
+                    {"at": note.created_at, "by": str(note.author or "system"), "text": note.text}
+                    for note in notes.get(letter.pk, [])
+                ],
+                "replies": [
+                    _fields(reply, exclude=("letter", "template", "created_by"))
+                    for reply in replies.get(letter.pk, [])
+                ],
+                "notices": [
+                    _fields(notice, exclude=("letter",)) for notice in notices.get(letter.pk, [])
+                ],
+            }
+            for letter in letters
+        ],
+        "emails": [
+            {
+                **_fields(email, exclude=("raw",)),
+                "raw": None if email.raw_purged_at else _raw_text(email.raw_bytes),
+                "events": [_event(event) for event in email_events.get(email.pk, [])],
+            }
+            for email in emails
+        ],
+        "acknowledgements": [
+            {"sent_on": ack.sent_on, "sent_at": ack.sent_at, "inbound_email_id": ack.inbound_id}
+            for ack in writers_acknowledgements(address, emails)
+        ],
+        "erasures": [
+            {"at": erasure.created_at, "counts": erasure.counts}
+            for erasure in earlier_erasures(address)
+        ],
+    }
+
+
+# --- Deleting a letter, erasing a writer ----------------------------------------------------
+
+
+def _forget_admin_log(letter_ids):
+    """The admin's log names an object by its str() ("Name: the letter's first words")."""
+    content_type = ContentType.objects.get_for_model(Letter)
+    for pk in letter_ids:
+        LogEntry.objects.filter(content_type=content_type, object_id=str(pk)).update(
+            object_repr=f"Letter #{pk}"
+        )
+
+
+def _empty_emails(emails, *, actor, actor_label, reason, now):
+    """Empty the raw bytes and the personal fields of `emails`; mail not yet read is marked
+    rejected so no letter is made from it. Message-ID and checksum stay. How many."""
+    ids = list(emails.select_for_update().order_by("pk").values_list("pk", flat=True))
+    if not ids:
+        return 0
+    rows = InboundEmail.objects.filter(pk__in=ids)
+    rows.filter(status__in=(InboundStatus.PENDING, InboundStatus.PROCESSING)).update(
+        status=InboundStatus.REJECTED, reason=f"Not read: {reason}.", processed_at=now
+    )
+    rows.filter(raw_purged_at__isnull=True).update(raw_purged_at=now)
+    rows.update(raw=b"", from_address="", envelope_from="", subject="", attachments=[])
+    InboundEmailEvent.objects.filter(inbound_email_id__in=ids).update(note="")
+    InboundEmailEvent.objects.bulk_create(
+        InboundEmailEvent(
+            inbound_email_id=pk,
+            action="erased",
+            actor=signed_in(actor),
+            actor_label=actor_label,
+            note=f"Raw message and sender emptied: {reason}.",
+            created_at=now,
+        )
+        for pk in ids
+    )
+    return len(ids)
+
+
+def _letters_mail(letter):
+    return InboundEmail.objects.filter(Q(letter=letter) | Q(follow_up_to=letter))
+
+
+def _delete(letter, *, actor, actor_label, reason, now, empty_mail=True):
+    """Delete a locked letter, keeping its trail: the events stay (with its id, without their
+    notes) and a "deleted" event says who deleted it, when and why; it is taken out of any
+    edition (recorded in the edition's history); its mail is emptied now (unless the caller
+    has done so: `empty_mail`). Returns counts."""
+    for entry in letter.edition_entries.select_related("edition"):
+        EditionEvent.objects.create(
+            edition=entry.edition,
+            action="letter removed",
+            actor=signed_in(actor),
+            actor_label=actor_label,
+            note=f"Letter #{letter.pk} was deleted: {reason}.",
+            created_at=now,
+        )
+        entry.delete()
+    if empty_mail:
+        _empty_emails(
+            _letters_mail(letter), actor=actor, actor_label=actor_label, reason=reason, now=now
+        )
+    counts = {
+        "notes": letter.notes.count(),
+        "replies": letter.replies.count(),
+        "events": letter.events.count(),
+    }
+    letter.events.update(former_letter_id=letter.pk, note="")
+    LetterEvent.objects.create(
+        letter=None,
+        former_letter_id=letter.pk,
+        action="deleted",
+        from_status=letter.status,
+        actor=signed_in(actor),
+        actor_label=actor_label,
+        note=reason[:1].upper() + reason[1:] + ".",
+        created_at=now,
+    )
+    _forget_admin_log([letter.pk])
+    letter.delete()  # notes, replies and notices go with it; events and mail stay, unlinked
+    return counts
+
+
+def deletion_summary(letter):
+    """What deleting `letter` would do, in sentences for the editor's confirmation page, and
+    the reason it cannot be deleted ("" if it can)."""
+    if letter.status == Status.PUBLISHED:
+        return [], "It is published: withdraw or unpublish it first."
+    lines = [
+        f"Its {letter.events.count()} events stay as the record of who decided what and when, "
+        "without their notes and without the letter.",
+        f"Its {letter.notes.count()} notes and {letter.replies.count()} replies are deleted.",
+    ]
+    emails = _letters_mail(letter).count()
+    if emails:
+        lines.append(f"Its {emails} stored emails are emptied now (Message-ID and checksum stay).")
+    for entry in letter.edition_entries.select_related("edition"):
+        lines.append(
+            f"It is taken out of the edition {entry.edition} ({entry.edition.status}), "
+            "recorded in the edition's history."
+        )
+    return lines, ""
+
+
+def erasure_preview(address, published=None):
+    """What erase_writer would do for `address`, for the confirmation page and the command:
+    {"letters": [(status label, count)], "published": n, "policy": "keep"/"withdraw",
+    "emails": n, "acknowledgements": n, "earlier": [dates of earlier erasures]}. Reads only."""
+    address = normalise(address)
+    letters = writers_letters(address)
+    by_status = dict(
+        letters.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n")
+    )
+    return {
+        "letters": [(Status(status).label, n) for status, n in sorted(by_status.items())],
+        "total": sum(by_status.values()),
+        "published": by_status.get(Status.PUBLISHED, 0),
+        "policy": published or settings.LETTERS_ERASE_PUBLISHED,
+        "emails": writers_emails(address).count(),
+        "acknowledgements": writers_acknowledgements(address, writers_emails(address)).count(),
+        "earlier": [erasure.created_at for erasure in earlier_erasures(address)],
+    }
+
+
+@transaction.atomic
+def delete_letter(letter_id, *, actor=None, actor_label="", reason="deleted by an editor"):
+    """Delete one letter, keeping the anonymised trail (see _delete). Returns (letter, changed):
+    a letter already gone is (None, False), so repeating is harmless. A published letter is
+    refused (TransitionNotAllowed): it comes off the site by a recorded withdrawal first."""
+    check(actor, "delete")
+    try:
+        letter = lock(letter_id)
+    except Letter.DoesNotExist:
+        return None, False
+    if letter.status == Status.PUBLISHED:
+        raise TransitionNotAllowed(letter, Status.WITHDRAWN, deletion_summary(letter)[1])
+    _delete(letter, actor=actor, actor_label=actor_label, reason=reason, now=timezone.now())
+    return letter, True
+
+
+def _keep_published(letter, *, actor, actor_label):
+    """Erase what a published letter holds beyond its published form: it stays on the site,
+    signed with name and town, with the published text only (its mail is emptied by the
+    caller). Returns counts."""
+    notes = letter.notes.all().delete()[0]
+    replies = letter.replies.all().delete()[0]
+    letter.events.update(note="")
+    letter.body = letter.publishable_text
+    letter.edited_body = ""
+    letter.email = f"erased-{letter.pk}@erased.invalid"  # one per letter: no history links them
+    letter.phone = letter.address = letter.subject = letter.suspect_reason = ""
+    letter.client_token = None
+    letter.save()
+    record(
+        letter,
+        "erased",
+        actor=actor,
+        actor_label=actor_label,
+        note="Personal data erased at the writer's request; kept as published (name and town).",
+    )
+    _forget_admin_log([letter.pk])
+    return {"notes": notes, "replies": replies}
+
+
+def erase_writer(address, *, actor=None, actor_label="", note="", published=None):
+    """Erase everything the desk holds about the writer at `address`, per the policy above;
+    `published` ("keep" or "withdraw") defaults to LETTERS_ERASE_PUBLISHED. Needs the "erase"
+    permission (and, to withdraw a published letter, the publisher's). One transaction: all
+    or nothing. Returns (erasure, changed).
+
+    Safe to repeat: an erased writer holds nothing any more (a kept letter's address is
+    replaced), so a second run changes nothing and returns the earlier erasure; a request for
+    an address the desk never held is recorded once, with every count zero. `note` is the
+    request's reference for the log and must not contain the address.
+    """
+    check(actor, "erase")
+    address = normalise(address)
+    note = (note or "").strip()
+    if address in note.lower():
+        raise ValueError("The note is kept in the erasure log: leave the address out of it.")
+    policy = published or settings.LETTERS_ERASE_PUBLISHED
+    if policy not in (KEEP, WITHDRAW):
+        raise ValueError(f"Published letters are kept or withdrawn, not {policy!r}.")
+    now = timezone.now()
+    with transaction.atomic():
+        letters = list(writers_letters(address).select_for_update().order_by("pk"))
+        letter_ids = [letter.pk for letter in letters]  # deleting a letter forgets its pk
+        # Read before the letters go: deleting a letter unlinks its mail.
+        emails = list(writers_emails(address).values_list("pk", flat=True))
+        acknowledgements = writers_acknowledgements(address, emails)
+        if not letters and not emails and not acknowledgements.exists():
+            earlier = earlier_erasures(address).first()
+            if earlier is not None:
+                return earlier, False
+        counts = dict.fromkeys(
+            ["letters_deleted", "letters_withdrawn", "letters_kept_published", "events_kept"], 0
+        )
+        counts.update(dict.fromkeys(["notes", "replies"], 0))
+        counts["emails"] = _empty_emails(
+            InboundEmail.objects.filter(pk__in=emails),
+            actor=actor,
+            actor_label=actor_label,
+            reason=ERASED,
+            now=now,
+        )
+        counts["acknowledgements"] = acknowledgements.delete()[0]
+        for letter in letters:
+            if letter.status == Status.PUBLISHED and policy == KEEP:
+                done = _keep_published(letter, actor=actor, actor_label=actor_label)
+                counts["letters_kept_published"] += 1
+                counts["events_kept"] += letter.events.count()
+            else:
+                if letter.status == Status.PUBLISHED:
+                    letter, _ = withdraw(
+                        letter.pk, actor=actor, actor_label=actor_label, note=f"{ERASED}."
+                    )
+                    counts["letters_withdrawn"] += 1
+                done = _delete(
+                    letter,
+                    actor=actor,
+                    actor_label=actor_label,
+                    reason=ERASED,
+                    now=now,
+                    empty_mail=False,
+                )
+                counts["letters_deleted"] += 1
+                counts["events_kept"] += done.pop("events") + 1
+            for key, value in done.items():
+                counts[key] += value
+        erasure = WriterErasure.objects.create(
+            address_hash=address_hash(address),
+            actor=signed_in(actor),
+            actor_label=actor_label,
+            note=note[:200],
+            published_policy=policy,
+            counts=counts,
+            letter_ids=letter_ids,
+            created_at=now,
+        )
+    return erasure, True
