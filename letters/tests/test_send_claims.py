@@ -33,6 +33,7 @@ from letters.models import (
 from letters.notifications import letter_id_from_message_id
 
 from .factories import make_letter, make_message
+from .test_settings import start_with
 
 pytestmark = pytest.mark.django_db
 
@@ -298,3 +299,14 @@ def test_the_migration_keeps_every_sent_mail_sent():
     for name in ("Notification", "Reply", "EmailAcknowledgement"):
         row = new.get_model("letters", name).objects.get()
         assert (row.claimed_at, row.sent_at) == (sent, sent), name
+
+
+@pytest.mark.parametrize("name", ["LETTERS_SEND_CLAIM_SECONDS", "LETTERS_INBOUND_CLAIM_SECONDS"])
+def test_a_claim_outlives_the_task_time_limit_unless_set(name):
+    probe = (
+        f"import django; django.setup(); from django.conf import settings; print(settings.{name})"
+    )
+    assert start_with({"CELERY_TASK_TIME_LIMIT": "100"}, "-c", probe).stdout.split() == ["160"]
+    assert start_with({name: "5"}, "-c", probe).stdout.split() == ["5"]
+    refused = start_with({name: "0"}, "-c", probe)
+    assert f"{name} must be at least 1" in refused.stderr
