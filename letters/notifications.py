@@ -1,18 +1,25 @@
 """Mail to writers, rendered from templates/emails/<name>-subject.txt and <name>-body.txt.
 
-Every mail is sent at most once: its send is claimed first by a conditional UPDATE whose row
-count says who won, so a retried or duplicated task sends nothing; if sending fails the claim
-is released and the error raised, so the task's retry sends it (`send_claimed`).
+Every mail is sent at least once and, but for a worker dying at the worst moment, once. Its
+send is claimed first by a conditional UPDATE whose row count says who won, so a duplicated
+task sends nothing while the claim is fresh; it is recorded as sent only after the SMTP server
+took it. If sending fails the claim is released and the error raised, so the task's retry
+sends it. A worker killed mid-send releases nothing: its claim expires after
+LETTERS_SEND_CLAIM_SECONDS and the sweeper (`enqueue_lost_sends`, run by beat) enqueues the
+send again. A worker killed after the server took the mail but before recording it means the
+writer gets it twice, with the same Message-ID (`SendClaim`, `send_claimed`).
 """
 
 import logging
 import re
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -67,9 +74,12 @@ def _desk_domain():
     return settings.LETTERS_INBOUND_ADDRESS.rpartition("@")[2].lower()
 
 
-def desk_message_id(letter_id, kind):
-    """A new Message-ID (with angle brackets) for a mail about `letter_id` of `kind`."""
-    value = f"letter-{int(letter_id)}.{kind}.{secrets.token_hex(6)}"
+def desk_message_id(letter_id, kind, key=None):
+    """A Message-ID (with angle brackets) for a mail about `letter_id` of `kind`: new each
+    time, or, given `key` (a string naming that one mail), the same for every attempt to send
+    it, so a mail sent twice by a retry is recognisably one message."""
+    nonce = secrets.token_hex(6) if key is None else _message_id_mac(f"nonce:{key}")[:12]
+    value = f"letter-{int(letter_id)}.{kind}.{nonce}"
     return f"<{value}.{_message_id_mac(value)}@{_desk_domain()}>"
 
 
@@ -85,26 +95,80 @@ def letter_id_from_message_id(message_id):
     return None
 
 
-def desk_mail(subject, body, to, *, letter_id, kind, auto="auto-generated", headers=None):
+def desk_mail(subject, body, to, *, letter_id, kind, auto="auto-generated", headers=None, key=None):
     """An EmailMessage from the desk about letter `letter_id`: marked automatic (RFC 3834, so
-    well-behaved mailers do not answer it) and with a Message-ID a reply can be threaded by."""
+    well-behaved mailers do not answer it) and with a Message-ID a reply can be threaded by
+    (the same for every attempt when `key` names the mail: desk_message_id)."""
     headers = {
         "Auto-Submitted": auto,
-        "Message-ID": desk_message_id(letter_id, kind),
+        "Message-ID": desk_message_id(letter_id, kind, key),
         **(headers or {}),
     }
     return EmailMessage(subject, body, to=[to], headers=headers)
 
 
-def send_claimed(message, *, release):
-    """Send `message`, whose send the caller has claimed. If sending fails, `release()` undoes
-    the claim (in its own transaction) and the error is raised for the task's retry."""
+# --- Claims on sends ------------------------------------------------------------------------
+
+
+def claim_expired_before(now=None):
+    """A send claimed before this lost its worker (LETTERS_SEND_CLAIM_SECONDS ago)."""
+    return (now or timezone.now()) - timedelta(seconds=settings.LETTERS_SEND_CLAIM_SECONDS)
+
+
+class SendClaim:
+    """The claim on one mail's send, held in two timestamps of one row: `claimed` (a worker is
+    sending it) and `sent` (the SMTP server took it).
+
+    `take()` wins the row if it is unsent and unclaimed, or claimed so long ago
+    (LETTERS_SEND_CLAIM_SECONDS) that the claiming worker must have died; the conditional
+    UPDATE's row count says who won, so two workers never both hold a fresh claim.
+    """
+
+    def __init__(self, model, pk, *, claimed="claimed_at", sent="sent_at", only_if=None):
+        self.model, self.pk, self.claimed, self.sent = model, pk, claimed, sent
+        self.only_if = only_if or Q()
+        self.at = None
+
+    def _unsent(self):
+        return self.model.objects.filter(pk=self.pk, **{f"{self.sent}__isnull": True})
+
+    def take(self, now=None):
+        """Claim the send at `now`. Returns whether this caller won it."""
+        now = now or timezone.now()
+        free = Q(**{f"{self.claimed}__isnull": True}) | Q(
+            **{f"{self.claimed}__lt": claim_expired_before(now)}
+        )
+        if not self._unsent().filter(self.only_if).filter(free).update(**{self.claimed: now}):
+            return False
+        self.at = now
+        return True
+
+    def release(self):
+        """Undo this caller's claim (not one a later worker took over) after a failed send."""
+        self._unsent().filter(**{self.claimed: self.at}).update(**{self.claimed: None})
+
+    def mark_sent(self):
+        """Record that the SMTP server took the mail; the first to record it wins."""
+        self._unsent().update(**{self.sent: timezone.now()})
+
+    def give_up_if_expired(self, now=None):
+        """Drop a dead worker's claim on a mail that is no longer due (its letter was taken
+        down, say), so the sweeper stops enqueuing it."""
+        expired = {f"{self.claimed}__lt": claim_expired_before(now)}
+        self._unsent().filter(**expired).update(**{self.claimed: None})
+
+
+def send_claimed(message, claim):
+    """Send `message`, whose send `claim` holds, then record it sent. If sending fails the
+    claim is released (in its own transaction) and the error raised for the task's retry. A
+    worker killed before `mark_sent` leaves the claim to expire, and the send is retried."""
     try:
         message.send()
     except Exception:
         with transaction.atomic():
-            release()
+            claim.release()
         raise
+    claim.mark_sent()
     return True
 
 
@@ -115,17 +179,21 @@ def render_email(name, context):
 
 
 def send_confirmation(letter_id):
-    """Send the writer the link that confirms their letter.
+    """Send the writer the link that confirms their letter. Returns whether it was sent.
 
-    At most once per letter (claimed on confirmation_sent_at). Only a letter still awaiting
-    confirmation is mailed: one marked spam (the form's bot trap) or withdrawn before the task
-    ran gets nothing.
+    Once per letter, at least once (claimed on confirmation_claimed_at, recorded on
+    confirmation_sent_at: see SendClaim). Only a letter still awaiting confirmation is mailed:
+    one marked spam (the form's bot trap) or withdrawn before the task ran gets nothing. Safe
+    to repeat.
     """
-    now = timezone.now()
-    claimed = Letter.objects.filter(
-        pk=letter_id, status=Status.UNCONFIRMED, confirmation_sent_at__isnull=True
-    ).update(confirmation_sent_at=now)
-    if not claimed:
+    claim = SendClaim(
+        Letter,
+        letter_id,
+        claimed="confirmation_claimed_at",
+        sent="confirmation_sent_at",
+        only_if=Q(status=Status.UNCONFIRMED),
+    )
+    if not claim.take():
         return False
     letter = Letter.objects.select_related("article").get(pk=letter_id)
     context = {
@@ -136,36 +204,60 @@ def send_confirmation(letter_id):
         "publication": settings.LETTERS_PUBLICATION_NAME,
     }
     subject, body = render_email("confirm", context)
-    message = desk_mail(subject, body, letter.email, letter_id=letter.pk, kind="confirm")
+    message = desk_mail(
+        subject,
+        body,
+        letter.email,
+        letter_id=letter.pk,
+        kind="confirm",
+        key=f"confirm:{letter.pk}:{letter.created_at.isoformat()}",
+    )
     if settings.DEBUG:
         # Locally the mail is printed quoted-printable, which breaks long links: log it whole.
         log.info("Confirmation link for letter %s: %s", letter.pk, context["confirm_url"])
-    return send_claimed(
-        message,
-        release=lambda: Letter.objects.filter(pk=letter_id, confirmation_sent_at=now).update(
-            confirmation_sent_at=None
-        ),
-    )
+    return send_claimed(message, claim)
 
 
-def enqueue_lost_confirmations(older_than):
-    """Enqueue confirmation emails that never reached the broker (written before
-    `older_than` and still unsent). Safe to run at any time: sending is claimed."""
-    ids = Letter.objects.needing_confirmation_email(older_than).values_list("pk", flat=True)
-    for letter_id in ids[:1000]:
-        jobs.send_now(jobs.SEND_CONFIRMATION, letter_id)
+# Which task sends each kind of notice again.
+NOTICE_JOBS = {
+    NotificationKind.PUBLISHED: jobs.SEND_PUBLICATION_NOTICE,
+    NotificationKind.EDITED_VERSION: jobs.SEND_EDITED_VERSION,
+}
 
 
-# --- Notices of publication: each kind goes to a writer at most once per letter, claimed on
-# a Notification row unique per (letter, kind).
+def enqueue_lost_sends(older_than, now=None, limit=1000):
+    """Enqueue the mail to writers that is due but unsent: confirmations that never reached
+    the broker (written before `older_than`), and every send (confirmation, notice, reply)
+    whose claim expired unsent because its worker died. Returns how many were enqueued. Safe
+    to run at any time: each send is claimed, so a send enqueued twice goes out once."""
+    expired = claim_expired_before(now)
+    lost = [
+        (jobs.SEND_CONFIRMATION, pk)
+        for pk in Letter.objects.needing_confirmation_email(older_than, expired).values_list(
+            "pk", flat=True
+        )[:limit]
+    ]
+    notices = Notification.objects.filter(sent_at__isnull=True, claimed_at__lt=expired)
+    lost += [
+        (NOTICE_JOBS[kind], letter_id)
+        for letter_id, kind in notices.values_list("letter_id", "kind")[:limit]
+    ]
+    replies = Reply.objects.filter(sent_at__isnull=True, claimed_at__lt=expired)
+    lost += [(jobs.SEND_REPLY, pk) for pk in replies.values_list("pk", flat=True)[:limit]]
+    for name, pk in lost:
+        jobs.send_now(name, pk)
+    return len(lost)
+
+
+# --- Notices of publication: each kind goes to a writer once per letter, claimed on a
+# Notification row unique per (letter, kind).
 
 
 def _send_once(letter_id, kind, template, extra_context):
     """Render emails/<template>-*.txt for the letter and send it, once per (letter, kind)."""
     notice, _ = Notification.objects.get_or_create(letter_id=letter_id, kind=kind)
-    now = timezone.now()
-    claimed = Notification.objects.filter(pk=notice.pk, sent_at__isnull=True).update(sent_at=now)
-    if not claimed:
+    claim = SendClaim(Notification, notice.pk)
+    if not claim.take():
         return False
     letter = Letter.objects.select_related("article").get(pk=letter_id)
     context = {
@@ -175,11 +267,22 @@ def _send_once(letter_id, kind, template, extra_context):
         **extra_context(letter),
     }
     subject, body = _render_notice(kind, template, letter, context)
-    message = desk_mail(subject, body, letter.email, letter_id=letter.pk, kind=kind)
-    return send_claimed(
-        message,
-        release=lambda: Notification.objects.filter(pk=notice.pk, sent_at=now).update(sent_at=None),
+    message = desk_mail(
+        subject,
+        body,
+        letter.email,
+        letter_id=letter.pk,
+        kind=kind,
+        key=f"notification:{notice.pk}:{notice.created_at.isoformat()}",
     )
+    return send_claimed(message, claim)
+
+
+def _give_up(letter_id, kind):
+    """A notice no longer due: drop a dead worker's claim on it, if any (SendClaim)."""
+    notice = Notification.objects.filter(letter_id=letter_id, kind=kind).first()
+    if notice is not None:
+        SendClaim(Notification, notice.pk).give_up_if_expired()
 
 
 # Which editable reply template (admin: Reply templates) speaks for each kind of notice.
@@ -220,6 +323,7 @@ def notify_publication(letter_id):
     """Tell the writer their letter is published, with a link. Once per letter; a letter
     taken down before the task ran gets nothing. Safe to repeat."""
     if not Letter.objects.filter(pk=letter_id, status=Status.PUBLISHED).exists():
+        _give_up(letter_id, NotificationKind.PUBLISHED)
         return False
     return _send_once(
         letter_id,
@@ -234,10 +338,9 @@ def notify_edited_version(letter_id):
 
     Only when LETTERS_ASK_WRITER_BEFORE_PUBLISHING is on, the letter is approved and not yet
     published, and its text was edited. Once per letter. Safe to repeat."""
-    if not settings.LETTERS_ASK_WRITER_BEFORE_PUBLISHING:
-        return False
     letter = Letter.objects.filter(pk=letter_id, status=Status.APPROVED).first()
-    if letter is None or not letter.was_edited:
+    if not settings.LETTERS_ASK_WRITER_BEFORE_PUBLISHING or letter is None or not letter.was_edited:
+        _give_up(letter_id, NotificationKind.EDITED_VERSION)
         return False
     return _send_once(
         letter_id,
@@ -261,10 +364,10 @@ def _planned_publication(letter):
 
 
 def send_reply(reply_id):
-    """Send a reply the desk rendered for a writer (a rejection, an edited version...).
-    At most once (claimed on sent_at)."""
-    now = timezone.now()
-    if not Reply.objects.filter(pk=reply_id, sent_at__isnull=True).update(sent_at=now):
+    """Send a reply the desk rendered for a writer (a rejection, an edited version...). Once,
+    at least once (claimed on claimed_at, recorded on sent_at: see SendClaim). Safe to repeat."""
+    claim = SendClaim(Reply, reply_id)
+    if not claim.take():
         return False
     reply = Reply.objects.get(pk=reply_id)
     message = desk_mail(
@@ -274,8 +377,6 @@ def send_reply(reply_id):
         letter_id=reply.letter_id,
         kind="reply",
         auto="auto-replied",
+        key=f"reply:{reply.pk}:{reply.created_at.isoformat()}",
     )
-    return send_claimed(
-        message,
-        release=lambda: Reply.objects.filter(pk=reply_id, sent_at=now).update(sent_at=None),
-    )
+    return send_claimed(message, claim)

@@ -80,4 +80,4 @@ def purge_raw_email(now=None):
 
 def forget_acknowledgements_before(when):
     """Addresses are personal data: keep them only as long as the daily limit needs them."""
-    return EmailAcknowledgement.objects.filter(sent_at__lt=when).delete()[0]
+    return EmailAcknowledgement.objects.filter(claimed_at__lt=when).delete()[0]

@@ -3,7 +3,9 @@
 Nothing below this module imports it: work is started by name, after commit, through
 letters.jobs. If the broker cannot be reached at that moment nothing is lost: the database row
 is the source of truth and the sweepers here, run by Celery beat, enqueue what never arrived.
-Tasks that send mail may ack late and retry: each send is claimed, so a repeat sends nothing.
+Tasks that send mail may ack late and retry: each send is claimed, so a repeat sends nothing
+while the claim is fresh; a claim left by a worker that died mid-send expires
+(LETTERS_SEND_CLAIM_SECONDS) and enqueue_lost_work sends that mail again.
 """
 
 from datetime import timedelta
@@ -28,8 +30,12 @@ def send_confirmation_email(letter_id):
 
 @shared_task
 def enqueue_lost_work():
-    """Enqueue confirmation emails that never reached the broker. Safe to run at any time."""
-    notifications.enqueue_lost_confirmations(timezone.now() - LOST_AFTER)
+    """Enqueue confirmation emails that never reached the broker, and every mail to a writer
+    (confirmation, notice, reply, acknowledgement) whose claim expired unsent because its
+    worker died. Safe to run at any time: each send is claimed."""
+    now = timezone.now()
+    notifications.enqueue_lost_sends(now - LOST_AFTER, now)
+    acknowledge.enqueue_lost_acknowledgements(now)
 
 
 @shared_task(**RETRYING)

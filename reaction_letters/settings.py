@@ -550,6 +550,22 @@ if LETTERS_ERASE_PUBLISHED not in ("keep", "withdraw"):
         f"LETTERS_ERASE_PUBLISHED must be keep or withdraw, not {LETTERS_ERASE_PUBLISHED!r}."
     )
 
+# --- Claims on work: sends and processing that outlive their worker ---------------------------
+# Every mail to a writer is claimed before the SMTP call and recorded as sent only after it. A
+# claim older than this belongs to a worker that died mid-send (killed, out of memory, machine
+# lost): the sweeper enqueues the send again and the next worker takes the claim over. Keep it
+# above CELERY_TASK_TIME_LIMIT, so a live send is never taken over (at-least-once: a worker
+# killed after the server took the mail, before recording it, means the writer gets it twice,
+# with the same Message-ID).
+LETTERS_SEND_CLAIM_SECONDS = env_int(
+    "LETTERS_SEND_CLAIM_SECONDS", CELERY_TASK_TIME_LIMIT + 60, minimum=1
+)
+# The same for an emailed letter being processed: a message claimed longer ago than this lost
+# its worker and is processed again (LETTERS_INBOUND_MAX_ATTEMPTS times at most).
+LETTERS_INBOUND_CLAIM_SECONDS = env_int(
+    "LETTERS_INBOUND_CLAIM_SECONDS", CELERY_TASK_TIME_LIMIT + 60, minimum=1
+)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

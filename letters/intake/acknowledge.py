@@ -1,4 +1,11 @@
-"""The acknowledgement an emailed letter gets: once, never to automatic mail (RFC 3834)."""
+"""The acknowledgement an emailed letter gets: once, never to automatic mail (RFC 3834).
+
+The EmailAcknowledgement row is both the daily limit and the claim on the send: made before the
+SMTP call, marked sent after it. A worker killed in between leaves the row claimed and unsent;
+once the claim expires (LETTERS_SEND_CLAIM_SECONDS) the sweeper enqueues the same message's
+acknowledgement again, and that retry takes the row over. The row still holds the day's one
+acknowledgement for the address meanwhile, so another letter that day gets none.
+"""
 
 from datetime import timedelta
 
@@ -6,8 +13,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from .. import jobs
 from ..models import EmailAcknowledgement, InboundEmail, InboundStatus
-from ..notifications import desk_mail, render_email, send_claimed
+from ..notifications import SendClaim, claim_expired_before, desk_mail, render_email, send_claimed
 from .decoding import normalise_address
 from .identify import references_of, return_path_of
 from .store import NULL_SENDER
@@ -15,24 +23,45 @@ from .store import NULL_SENDER
 SYSTEM_MAILBOXES = {"mailer-daemon", "postmaster"}
 
 
-def claim_acknowledgement(inbound, address, now):
-    """Reserve today's one acknowledgement for `address`. None if one went out in 24 hours.
+class AcknowledgementClaim(SendClaim):
+    """The claim an EmailAcknowledgement row holds. Released by deleting the row, so that after
+    a failed send the day's acknowledgement is free again (for the retry, or a later letter)."""
 
-    The unique (address, day) constraint settles a race between two workers; the 24-hour
-    look-back keeps a writer who sends at 23:59 and 00:01 to one reply too.
+    def __init__(self, pk):
+        super().__init__(EmailAcknowledgement, pk)
+
+    def release(self):
+        self._unsent().filter(claimed_at=self.at).delete()
+
+
+def claim_acknowledgement(inbound, address, now):
+    """Claim the acknowledgement of `inbound` to `address`. None if it was sent or is being
+    sent, or if `address` had one claimed in the last 24 hours.
+
+    A message whose acknowledgement a dead worker claimed takes its own row over once the
+    claim expires. Otherwise a new row is made: the unique (address, day) constraint settles a
+    race between two workers; the 24-hour look-back keeps a writer who sends at 23:59 and 00:01
+    to one reply too.
     """
+    own = EmailAcknowledgement.objects.filter(inbound=inbound).values_list("pk", flat=True)
+    if own := own.first():
+        claim = AcknowledgementClaim(own)
+        return claim if claim.take(now) else None
     recent = EmailAcknowledgement.objects.filter(
-        address=address, sent_at__gt=now - timedelta(days=1)
+        address=address, claimed_at__gt=now - timedelta(days=1)
     ).exists()
     if recent:
         return None
     try:
         with transaction.atomic():
-            return EmailAcknowledgement.objects.create(
-                address=address, sent_on=now.date(), sent_at=now, inbound=inbound
+            row = EmailAcknowledgement.objects.create(
+                address=address, sent_on=now.date(), claimed_at=now, inbound=inbound
             )
     except IntegrityError:
         return None
+    claim = AcknowledgementClaim(row.pk)
+    claim.at = now
+    return claim
 
 
 def reply_address(inbound):
@@ -66,14 +95,14 @@ def send_acknowledgement(inbound_id):
 
     Sent to the envelope sender (reply_address), never for rejected (automatic, bulk, list,
     bounce, loop) or suspect mail, nor to a null envelope sender or the desk's own addresses;
-    at most one per address per day. Safe to
-    repeat. If sending fails the claim is released and the error raised, so a retry sends it.
+    at most one per address per day. Safe to repeat; at least once (see the module's
+    docstring). If sending fails the claim is released and the error raised, so a retry sends
+    it.
     """
-    if not settings.LETTERS_EMAIL_ACKNOWLEDGE:
-        return False
     inbound = InboundEmail.objects.select_related("letter", "letter__article").get(pk=inbound_id)
     address = reply_address(inbound) if inbound.letter else ""
-    if not _may_acknowledge(inbound, address):
+    if not settings.LETTERS_EMAIL_ACKNOWLEDGE or not _may_acknowledge(inbound, address):
+        _give_up(inbound)
         return False
     claim = claim_acknowledgement(inbound, address, timezone.now())
     if claim is None:
@@ -100,5 +129,24 @@ def send_acknowledgement(inbound_id):
         kind="ack",
         auto="auto-replied",
         headers=headers,
+        key=f"ack:{inbound.pk}:{inbound.received_at.isoformat()}",
     )
-    return send_claimed(message, release=claim.delete)
+    return send_claimed(message, claim)
+
+
+def _give_up(inbound):
+    """No acknowledgement is due (any more): drop a dead worker's claim on one, if any."""
+    EmailAcknowledgement.objects.filter(
+        inbound=inbound, sent_at__isnull=True, claimed_at__lt=claim_expired_before()
+    ).delete()
+
+
+def enqueue_lost_acknowledgements(now=None, limit=1000):
+    """Enqueue the acknowledgements whose claim expired unsent (their worker died). Returns how
+    many. Safe to run at any time: the send is claimed, so one enqueued twice goes out once."""
+    ids = EmailAcknowledgement.objects.filter(
+        sent_at__isnull=True, claimed_at__lt=claim_expired_before(now), inbound__isnull=False
+    ).values_list("inbound_id", flat=True)[:limit]
+    for inbound_id in ids:
+        jobs.send_now(jobs.SEND_EMAIL_ACKNOWLEDGEMENT, inbound_id)
+    return len(ids)

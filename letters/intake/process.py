@@ -27,7 +27,7 @@ from .store import NULL_SENDER
 log = logging.getLogger(__name__)
 
 # A message claimed longer ago than this is assumed to have lost its worker and is reclaimed.
-PROCESSING_TIMEOUT = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+PROCESSING_TIMEOUT = timedelta(seconds=settings.LETTERS_INBOUND_CLAIM_SECONDS)
 
 
 @dataclass

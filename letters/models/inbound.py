@@ -148,11 +148,16 @@ class InboundEmailEvent(AuditEvent):
 
 
 class EmailAcknowledgement(models.Model):
-    """One acknowledgement sent to one address on one day: the unique constraint is the limit."""
+    """One acknowledgement to one address on one day: the unique constraint is the limit.
+
+    The row is the claim on the send (`claimed_at`; one older than LETTERS_SEND_CLAIM_SECONDS
+    and still unsent belongs to a dead worker and is taken again for the same message);
+    `sent_at` records that the SMTP server took it."""
 
     address = models.CharField(max_length=320)
-    sent_on = models.DateField()
-    sent_at = models.DateTimeField(default=timezone.now)
+    sent_on = models.DateField()  # the day this is the acknowledgement for
+    claimed_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
     inbound = models.ForeignKey(InboundEmail, null=True, on_delete=models.SET_NULL)
 
     class Meta:

@@ -146,13 +146,16 @@ class LetterQuerySet(models.QuerySet):
             phone="", address=""
         )
 
-    def needing_confirmation_email(self, older_than):
-        """Web letters whose confirmation email never went out (lost on the way to the broker)."""
+    def needing_confirmation_email(self, older_than, claim_expired_before):
+        """Web letters whose confirmation email has not gone out: never claimed though written
+        before `older_than` (lost on the way to the broker), or claimed before
+        `claim_expired_before` by a worker that died before the SMTP server took it."""
         return self.filter(
+            Q(confirmation_claimed_at__isnull=True, created_at__lt=older_than)
+            | Q(confirmation_claimed_at__lt=claim_expired_before),
             status=Status.UNCONFIRMED,
             channel=Channel.WEB,
             confirmation_sent_at__isnull=True,
-            created_at__lt=older_than,
         )
 
 
@@ -203,6 +206,10 @@ class Letter(models.Model):
 
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The confirmation email's send: claimed by a worker (a claim older than
+    # LETTERS_SEND_CLAIM_SECONDS belongs to a dead worker and is taken again), then sent once
+    # the SMTP server took it.
+    confirmation_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
     decided_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -16,11 +16,14 @@ class NotificationKind(models.TextChoices):
 
 
 class Notification(models.Model):
-    """One row per mail of each kind to a letter's writer: the unique pair makes it once only."""
+    """One row per mail of each kind to a letter's writer: the unique pair makes it once only.
+    A worker claims the send (`claimed_at`; a claim older than LETTERS_SEND_CLAIM_SECONDS is
+    taken again) and `sent_at` records that the SMTP server took it."""
 
     letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=20, choices=NotificationKind.choices)
     created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -111,7 +114,8 @@ class ReplyTemplate(models.Model):
 
 
 class Reply(models.Model):
-    """A reply rendered for one letter, sent at most once by a task (claim on sent_at)."""
+    """A reply rendered for one letter, sent by a task: claimed (`claimed_at`; a claim older
+    than LETTERS_SEND_CLAIM_SECONDS is taken again), then `sent_at` once the SMTP server took it."""
 
     letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="replies")
     template = models.ForeignKey(ReplyTemplate, null=True, blank=True, on_delete=models.SET_NULL)
@@ -123,6 +127,7 @@ class Reply(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

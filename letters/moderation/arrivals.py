@@ -22,7 +22,7 @@ def submit(*, article, actor_label="writer", **fields):
 
     Safe to repeat: a second submission with the same client_token returns the first letter.
     The confirmation email is sent by a task enqueued after commit; if the broker is down the
-    letter is still stored, and beat's sweeper (notifications.enqueue_lost_confirmations)
+    letter is still stored, and beat's sweeper (notifications.enqueue_lost_sends)
     sends it later.
     """
     letter = Letter(article=article, channel=Channel.WEB, status=Status.UNCONFIRMED, **fields)

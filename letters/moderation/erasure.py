@@ -217,7 +217,12 @@ def export_writer(address, *, actor=None):
             for email in emails
         ],
         "acknowledgements": [
-            {"sent_on": ack.sent_on, "sent_at": ack.sent_at, "inbound_email_id": ack.inbound_id}
+            {
+                "sent_on": ack.sent_on,
+                "claimed_at": ack.claimed_at,
+                "sent_at": ack.sent_at,
+                "inbound_email_id": ack.inbound_id,
+            }
             for ack in writers_acknowledgements(address, emails)
         ],
         "erasures": [

@@ -85,7 +85,7 @@ def test_a_writer_gets_at_most_one_acknowledgement_a_day(mailoutbox):
     assert len(mailoutbox) == 1
     # A day later the same writer is acknowledged again.
     EmailAcknowledgement.objects.update(
-        sent_at=timezone.now() - timedelta(days=1, minutes=1),
+        claimed_at=timezone.now() - timedelta(days=1, minutes=1),
         sent_on=(timezone.now() - timedelta(days=1, minutes=1)).date(),
     )
     third = accepted(make_message(message_id="<c@example.org>", body="A third, on trams.\n"))
