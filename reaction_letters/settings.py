@@ -540,6 +540,11 @@ AXES_CLIENT_IP_CALLABLE = "letters.limits.client_ip"
 # Failed attempts only: no row per successful login.
 AXES_DISABLE_ACCESS_LOG = True
 
+# --- Faults: the database unreachable ------------------------------------------------------
+# A view that cannot reach the database answers 503 with Retry-After (the letter form shows the
+# writer's text back, to send again) instead of a 500 (letters.middleware).
+MIDDLEWARE.append("letters.middleware.DatabaseUnavailableMiddleware")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
