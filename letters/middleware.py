@@ -1,10 +1,21 @@
-"""Request body limits: large for the inbound email webhooks, Django's usual elsewhere."""
+"""Request body limits, and a 503 instead of a 500 when the database cannot be reached."""
+
+import logging
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
+from django.shortcuts import render
+
+from . import bot_defence
+from .forms import LetterForm
+
+log = logging.getLogger(__name__)
 
 # Paths that receive whole email messages from providers.
 LARGE_BODY_PREFIX = "/inbound/"
+# What a 503 asks the client (a browser, a provider's webhook, a monitor) to wait, in seconds.
+RETRY_AFTER_SECONDS = 60
 
 
 class LimitRequestBodyMiddleware:
@@ -27,3 +38,51 @@ class LimitRequestBodyMiddleware:
             if length > settings.LETTERS_MAX_REQUEST_BYTES:
                 return HttpResponse("Request body too large.", status=413)
         return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """A view that cannot reach the database answers 503 with Retry-After, never a bare 500.
+
+    A letter posted from the form is shown back in the form, with the writer's text and a
+    "send it again in a minute" message: nothing was stored (the letter and its event are one
+    transaction), and nothing the writer typed is lost. Its hidden client_token goes back
+    unchanged, so sending it again can never store it twice. Every other page gets a short
+    "unavailable just now" page. Needs no database itself.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        log.error(
+            "Database unavailable for %s %s: %s: %s",
+            request.method,
+            request.path,
+            type(exception).__name__,
+            str(exception).strip().splitlines()[0] if str(exception).strip() else "",
+        )
+        form = _unsent_letter(request)
+        context = {"form": form, "word_limit": settings.LETTERS_WORD_LIMIT}
+        context["bot_challenge"] = form is not None and bool(form.challenge_json)
+        response = render(request, "letters/unavailable.html", context, status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+
+def _unsent_letter(request):
+    """The letter form filled in with what the writer posted (unbound: validating a model form
+    would ask the database), or None when this request was not a letter."""
+    match = request.resolver_match
+    if request.method != "POST" or match is None or match.view_name != "letters:article":
+        return None
+    fields = [*LetterForm.Meta.fields, "client_token"]
+    form = LetterForm(initial={name: request.POST[name] for name in fields if name in request.POST})
+    # The writer has already taken their time: their form's signed timestamp still holds.
+    if request.POST.get(bot_defence.STARTED_FIELD):
+        form.started_token = request.POST[bot_defence.STARTED_FIELD]
+    return form

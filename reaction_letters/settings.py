@@ -566,6 +566,11 @@ LETTERS_INBOUND_CLAIM_SECONDS = env_int(
     "LETTERS_INBOUND_CLAIM_SECONDS", CELERY_TASK_TIME_LIMIT + 60, minimum=1
 )
 
+# --- Faults: the database unreachable ------------------------------------------------------
+# A view that cannot reach the database answers 503 with Retry-After (the letter form shows the
+# writer's text back, to send again) instead of a 500 (letters.middleware).
+MIDDLEWARE.append("letters.middleware.DatabaseUnavailableMiddleware")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
