@@ -20,7 +20,8 @@ getrusage); the listener's is read from /proc in batches of --batch messages (it
 are 10 ms, too coarse for one message), and the median batch is reported. The SMTP client's
 own CPU is the MTA's, not the desk's, and is left out. No worker runs: this is the way in
 only (store raw, enqueue processing). Every message must come back stored (exit 0, or 250);
-the stored rows are counted at the end.
+the stored rows are counted at the end. "log lines" counts what the pipe printed besides
+its status line (the MTA writes it into its log).
 
 Defaults: a fresh SQLite database (WAL) and the embedded filesystem broker in a temporary
 folder. Pass --database postgres://... and --broker redis://... for production's. Rate
@@ -101,7 +102,8 @@ def pipe_command(way):
 
 
 def deliver_by_pipe(way, raw, env):
-    """One message through a new pipe process; (wall seconds, CPU seconds)."""
+    """One message through a new pipe process; (wall seconds, CPU seconds, lines printed
+    besides the status line, which the MTA writes into its log)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     result = subprocess.run(pipe_command(way), input=raw, capture_output=True, env=env, cwd=ROOT)
@@ -109,10 +111,8 @@ def deliver_by_pipe(way, raw, env):
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0 or not result.stdout.startswith(b"stored as inbound email"):
         raise SystemExit(f"{way}: exit {result.returncode}: {result.stdout!r} {result.stderr!r}")
-    if result.stderr:
-        raise SystemExit(f"{way} printed more than its status line: {result.stderr!r}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
+    return wall, cpu, len(result.stderr.splitlines())
 
 
 def deliver_by_smtp(raw, port):
@@ -124,7 +124,7 @@ def deliver_by_smtp(raw, port):
 
 
 def run_way(way, messages, env, listener, batch, port):
-    walls, cpus, listener_cpus = [], [], []
+    walls, cpus, listener_cpus, chatter = [], [], [], 0
     for start in range(0, len(messages), batch):
         chunk = messages[start : start + batch]
         listener_before = process_cpu_seconds(listener.pid) if listener else 0.0
@@ -132,15 +132,17 @@ def run_way(way, messages, env, listener, batch, port):
             if way == "smtp":
                 walls.append(deliver_by_smtp(raw, port))
             else:
-                wall, cpu = deliver_by_pipe(way, raw, env)
+                wall, cpu, lines = deliver_by_pipe(way, raw, env)
                 walls.append(wall)
                 cpus.append(cpu)
+                chatter += lines
         if listener:
             listener_cpus.append((process_cpu_seconds(listener.pid) - listener_before) / len(chunk))
     return {
         "wall": statistics.median(walls),
         "pipe_cpu": statistics.median(cpus) if cpus else 0.0,
         "listener_cpu": statistics.median(listener_cpus) if listener_cpus else 0.0,
+        "chatter": chatter,
     }
 
 
@@ -211,7 +213,7 @@ def main():
             print(
                 f"{way:<12} {r['wall'] * 1000:7.1f}ms {1 / r['wall']:7.1f} "
                 f"{r['pipe_cpu'] * 1000:7.1f}ms {r['listener_cpu'] * 1000:7.1f}ms "
-                f"{desk * 1000:7.1f}ms",
+                f"{desk * 1000:7.1f}ms {r['chatter']:9d}",
                 flush=True,
             )
     finally:
