@@ -204,6 +204,8 @@ def run(argv, stdin, stdout, environ):
             code, line = relay(raw, sender=args.sender, recipients=args.recipient, address=address)
         except NotRelayed:
             pass
+        except BaseException as exc:  # noqa: BLE001 - a bug here must not bounce the letter
+            return _temporary_failure(stdout, exc)
         else:
             stdout.write(f"{line}\n")
             return code

@@ -309,3 +309,16 @@ def test_the_pipe_prints_nothing_but_its_status_line(command, tmp_path):
     assert result.stdout == f"stored as inbound email {row.pk}\n".encode()
     assert result.stderr == b""
     assert list((tmp_path / "celery" / "queue").iterdir()), "its processing was enqueued"
+
+
+def test_an_unexpected_error_while_relaying_is_a_temporary_failure_not_a_bounce():
+    out = io.StringIO()
+    with mock.patch.object(pipe, "relay", side_effect=RuntimeError("bug")):
+        code = pipe.run(
+            ["--sender", "r@example.org", "--recipient", "letters@reaction.life"],
+            io.BytesIO(b"Subject: x\r\n\r\nhi\r\n"),
+            out,
+            {"LETTERS_PIPE_RELAY": "127.0.0.1:2525"},
+        )
+    assert code == 75
+    assert out.getvalue() == "4.3.0 temporary failure: RuntimeError\n"
