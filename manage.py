@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Django's command-line utility for the letters desk."""
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -42,7 +43,10 @@ EX_TEMPFAIL = 75
 
 def run_for_mta(execute):
     """Run a command an MTA pipe calls so that it ends only in 0 or 75, even when the settings
-    cannot load (a missing or malformed environment), with a 4.3.0 status line."""
+    cannot load (a missing or malformed environment), with a 4.3.0 status line. Nothing else
+    is printed (the MTA puts the output in its log): not Django's start-up chatter, nor the
+    broker's warnings; the status line names any error."""
+    logging.disable(logging.ERROR)
     try:
         execute()
     except SystemExit as exc:
