@@ -12,6 +12,7 @@ when storage fails, so the provider retries (never 2xx, never 403, which stops r
 
 import base64
 import functools
+import hashlib
 import json
 import logging
 import time
@@ -132,8 +133,10 @@ class StoreInboundMixin:
 
 class RefuseMailgunReplays:
     """Mailgun signs a timestamp and a token, not the message: a signed request could be sent
-    again, or with another message. Basic auth is required too; a stale timestamp is refused;
-    a token is remembered (in the shared cache) once its message is stored, and refused after."""
+    again with another message. Basic auth is required too; a stale timestamp is refused; once
+    a token's message is stored, the token is remembered (in the shared cache) with a digest of
+    its request, and the token is refused with any other request. The same request again (the
+    provider delivering twice) is stored once, as any duplicate is."""
 
     warn_if_no_basic_auth = True
 
@@ -144,8 +147,9 @@ class RefuseMailgunReplays:
             raise AnymailWebhookValidationFailure(
                 f"Mailgun webhook timestamp more than {max_age} seconds away"
             )
-        if cache.get(_token_key(self.token)):
-            raise AnymailWebhookValidationFailure("Mailgun webhook token already used")
+        seen = cache.get(_token_key(self.token))
+        if seen is not None and seen != _digest(request):
+            raise AnymailWebhookValidationFailure("Mailgun webhook token used for another message")
         return super().parse_events(request)
 
     def post(self, request, *args, **kwargs):
@@ -153,7 +157,7 @@ class RefuseMailgunReplays:
         response = super().post(request, *args, **kwargs)
         if response.status_code == 200 and self.token:
             timeout = 2 * settings.LETTERS_WEBHOOK_MAX_AGE_SECONDS
-            cache.set(_token_key(self.token), 1, timeout=timeout)
+            cache.set(_token_key(self.token), _digest(request), timeout=timeout)
         return response
 
 
@@ -168,6 +172,22 @@ def _mailgun_signature(request):
         return float(timestamp), str(token)
     except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
         raise AnymailWebhookValidationFailure("Mailgun webhook without timestamp") from exc
+
+
+def _digest(request):
+    """A digest of what the request carries: its JSON body, or its form fields and files."""
+    digest = hashlib.sha256()
+    if request.content_type == "application/json":
+        digest.update(request.body)
+        return digest.hexdigest()
+    for name, values in sorted(request.POST.lists()):
+        digest.update(json.dumps([name, values]).encode())
+    for name, upload in sorted(request.FILES.items()):
+        digest.update(name.encode())
+        for chunk in upload.chunks():
+            digest.update(chunk)
+        upload.seek(0)
+    return digest.hexdigest()
 
 
 def _token_key(token):

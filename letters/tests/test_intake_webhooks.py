@@ -141,11 +141,20 @@ def test_a_mailgun_request_signed_long_ago_is_refused_as_a_replay(client):
 
 
 @override_settings(ANYMAIL=ANYMAIL)
-def test_a_used_mailgun_token_is_refused_even_with_another_message(client):
+def test_a_used_mailgun_token_is_refused_with_another_message(client):
     token = secrets.token_hex(25)
     assert post_mailgun(client, eml("plain.eml"), token=token).status_code == 200
     assert post_mailgun(client, make_message(), token=token).status_code == 400
     assert InboundEmail.objects.count() == 1
+
+
+@override_settings(ANYMAIL=ANYMAIL)
+def test_the_same_mailgun_request_delivered_again_is_stored_once_not_refused(client):
+    fields = mailgun_fields(eml("plain.eml"))
+    for _ in range(2):
+        response = client.post("/inbound/mailgun/inbound_mime/", fields, **basic())
+        assert response.status_code == 200
+    assert InboundEmail.objects.get().deliveries == 2
 
 
 @override_settings(ANYMAIL=ANYMAIL)
