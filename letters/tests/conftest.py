@@ -5,9 +5,9 @@ from django.apps import apps as django_apps
 from django.core.cache import cache
 
 from letters import views
-from letters.intake import articles
+from letters.intake import articles, smtp
 
-from .factories import make_article
+from .factories import free_port, make_article
 
 # The data migration that gives a new desk its role groups and default reply templates.
 DESK_DEFAULTS = importlib.import_module("letters.migrations.0003_roles_and_reply_templates")
@@ -60,3 +60,12 @@ def enqueued(monkeypatch):
         lambda self, args=None, **kw: sent.append((self.name, tuple(args or ()))),
     )
     return sent
+
+
+@pytest.fixture
+def listener():
+    """The desk's SMTP listener running on a free port of 127.0.0.1; yields the port."""
+    controller = smtp.make_controller("127.0.0.1", port := free_port())
+    controller.start()
+    yield port
+    controller.stop()

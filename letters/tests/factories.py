@@ -8,6 +8,7 @@ import html
 import itertools
 import json
 import re
+import socket
 import time
 import uuid
 from email.utils import format_datetime
@@ -220,3 +221,10 @@ def browser_form_data(client, article, **overrides):
     """form_data() as a reader's browser sends it: with the article page's challenge solved."""
     page = client.get(article.get_absolute_url()).content.decode()
     return form_data(altcha=solved_challenge(page), **overrides)
+
+
+def free_port():
+    """A TCP port nothing listens on at the moment, on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

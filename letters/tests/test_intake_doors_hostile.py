@@ -9,7 +9,6 @@ test_intake_hostile.py; this file sends some of the same payloads (and more) thr
 
 import os
 import smtplib
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,6 @@ from django.test import override_settings
 from django.urls import reverse
 
 from letters import moderation
-from letters.intake import smtp
 from letters.intake.process import process_inbound_email
 from letters.models import InboundEmail, InboundStatus, Letter, WayIn
 
@@ -99,21 +97,6 @@ HOSTILE_MAIL = {
         document(b"<w:document>" + b" " * 50_000_000 + b"</w:document>")
     ),
 }
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def listener():
-    port = free_port()
-    controller = smtp.make_controller("127.0.0.1", port)
-    controller.start()
-    yield port
-    controller.stop()
 
 
 def by_smtp(raw, *, port, client):

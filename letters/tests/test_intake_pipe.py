@@ -2,7 +2,6 @@
 
 import io
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,11 +11,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.db import connection
 
-from letters.intake import pipe, smtp
+from letters.intake import pipe
 from letters.intake.store import StorageUnavailable
 from letters.models import InboundEmail, WayIn
 
-from .factories import eml
+from .factories import eml, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -133,21 +132,6 @@ def test_the_pipe_command_exits_75_when_the_settings_cannot_load(environment):
 
 
 # --- The fast way: `python -m letters.intake.pipe` hands the message to the running listener --
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def listener():
-    port = free_port()
-    controller = smtp.make_controller("127.0.0.1", port)
-    controller.start()
-    yield port
-    controller.stop()
 
 
 def run_fast_pipe(raw, *args, relay, database=None, python_options=(), environment=None):

@@ -1,7 +1,6 @@
 """The SMTP listener, driven by smtplib against a real aiosmtpd server on 127.0.0.1."""
 
 import smtplib
-import socket
 import subprocess
 import sys
 import time
@@ -14,16 +13,10 @@ from letters.intake import smtp
 from letters.intake.store import StorageUnavailable
 from letters.models import InboundEmail, WayIn
 
-from .factories import eml, make_message
+from .factories import eml, free_port, make_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -3,14 +3,12 @@ webhooks and the SMTP listener (a real smtplib client against the real listener)
 
 import html
 import smtplib
-import socket
 import time
 
 import pytest
 from django.test import RequestFactory
 
 from letters import limits
-from letters.intake import smtp
 from letters.models import InboundEmail, Letter
 
 from .factories import form_data, make_message
@@ -91,21 +89,6 @@ def test_a_webhook_flood_from_one_address_gets_429_with_retry_after(client, db, 
     assert statuses == [400, 400, 429]
     response = client.post("/inbound/postmark/inbound/", {})
     assert 0 < int(response["Retry-After"]) <= 60
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def listener():
-    port = free_port()
-    controller = smtp.make_controller("127.0.0.1", port, max_bytes=100_000)
-    controller.start()
-    yield port
-    controller.stop()
 
 
 @pytest.mark.django_db(transaction=True)
