@@ -34,7 +34,7 @@ from .decisions import (
     withdraw,
 )
 from .editing import EditConflict, add_note, edit_text, text_version
-from .erasure import delete_letter, erase_writer, export_writer
+from .erasure import delete_letter, erase_writer
 from .publication import (
     EditionNotReady,
     publish,
@@ -57,6 +57,7 @@ from .rules import (
     transition,
 )
 from .screening import check_with_spam_service, screen
+from .writer_data import export_writer
 
 __all__ = [
     "FOLLOW_UP",

@@ -32,7 +32,7 @@ from letters.models import (
     WayIn,
     WriterErasure,
 )
-from letters.moderation.erasure import address_hash
+from letters.moderation.writer_data import address_hash
 from letters.retention import purge_raw_email
 
 from .factories import (
