@@ -13,6 +13,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from .factories import free_port
+
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 USER, PASSWORD = "desk", "desk-password"
 
@@ -59,12 +61,6 @@ service imap-login {{
 
 def available():
     return os.path.exists(DOVECOT)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Dovecot:

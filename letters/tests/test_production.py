@@ -35,7 +35,7 @@ from django.conf import settings
 
 from letters.models import Status
 
-from .factories import LETTER_TEXT
+from .factories import LETTER_TEXT, free_port
 
 pytestmark = pytest.mark.production
 
@@ -261,12 +261,6 @@ def run(command, env, *, venv=False):
 def start(command, env, log_path):
     log = open(log_path, "w")
     return subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_port(port, servers, timeout=30):

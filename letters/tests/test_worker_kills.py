@@ -26,8 +26,7 @@ from django.conf import settings
 from letters.intake.store import receive_email
 from letters.models import InboundEmail, InboundStatus, Letter, Status, WayIn
 
-from .factories import form_data, make_message
-from .test_intake_smtp import free_port
+from .factories import form_data, free_port, make_message
 from .test_worker import database_url
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
