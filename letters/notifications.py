@@ -225,11 +225,19 @@ NOTICE_JOBS = {
 }
 
 
+# How far back the sweeper looks for publication notices that never reached the broker: a
+# letter published longer ago than this (an import, a desk restored from a backup) is not
+# announced to its writer out of the blue.
+NOTICE_SWEEP_WINDOW = timedelta(days=2)
+
+
 def enqueue_lost_sends(older_than, now=None, limit=1000):
-    """Enqueue the mail to writers that is due but unsent: confirmations that never reached
-    the broker (written before `older_than`), and every send (confirmation, notice, reply)
-    whose claim expired unsent because its worker died. Returns how many were enqueued. Safe
-    to run at any time: each send is claimed, so a send enqueued twice goes out once."""
+    """Enqueue the mail to writers that is due but unsent: the mail that never reached the
+    broker (confirmations and replies written, letters published, before `older_than`; a
+    publication notice only within NOTICE_SWEEP_WINDOW of it), and every send (confirmation,
+    notice, reply) whose claim expired unsent because its worker died. Returns how many were
+    enqueued. Safe to run at any time: each send is claimed, so a send enqueued twice goes out
+    once."""
     expired = claim_expired_before(now)
     lost = [
         (jobs.SEND_CONFIRMATION, pk)
@@ -242,7 +250,19 @@ def enqueue_lost_sends(older_than, now=None, limit=1000):
         (NOTICE_JOBS[kind], letter_id)
         for letter_id, kind in notices.values_list("letter_id", "kind")[:limit]
     ]
-    replies = Reply.objects.filter(sent_at__isnull=True, claimed_at__lt=expired)
+    unannounced = Letter.objects.filter(
+        status=Status.PUBLISHED,
+        published_at__lt=older_than,
+        published_at__gte=older_than - NOTICE_SWEEP_WINDOW,
+    ).exclude(notifications__kind=NotificationKind.PUBLISHED)
+    lost += [
+        (jobs.SEND_PUBLICATION_NOTICE, pk)
+        for pk in unannounced.values_list("pk", flat=True)[:limit]
+    ]
+    replies = Reply.objects.filter(
+        Q(claimed_at__isnull=True, created_at__lt=older_than) | Q(claimed_at__lt=expired),
+        sent_at__isnull=True,
+    )
     lost += [(jobs.SEND_REPLY, pk) for pk in replies.values_list("pk", flat=True)[:limit]]
     for name, pk in lost:
         jobs.send_now(name, pk)

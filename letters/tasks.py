@@ -30,7 +30,8 @@ def send_confirmation_email(letter_id):
 
 @shared_task
 def enqueue_lost_work():
-    """Enqueue confirmation emails that never reached the broker, and every mail to a writer
+    """Enqueue mail to writers that never reached the broker (confirmations, replies,
+    publication notices), and every mail to a writer
     (confirmation, notice, reply, acknowledgement) whose claim expired unsent because its
     worker died. Safe to run at any time: each send is claimed."""
     now = timezone.now()

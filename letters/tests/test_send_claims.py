@@ -224,6 +224,28 @@ def test_the_sweeper_enqueues_each_send_whose_claim_expired_unsent(settings, enq
     assert live.job not in enqueued
 
 
+def test_the_sweeper_enqueues_replies_and_publication_notices_that_never_reached_the_broker(
+    enqueued,
+):
+    long_ago = timezone.now() - timedelta(minutes=5)
+    lost_reply = reply(None)
+    Reply.objects.update(created_at=long_ago)
+    just_written = reply(None)
+    unannounced = make_letter(status=Status.PUBLISHED, published_at=long_ago)
+    make_letter(status=Status.PUBLISHED, published_at=timezone.now())  # its notice on its way
+    make_letter(status=Status.PUBLISHED, published_at=long_ago - timedelta(days=30))  # an import
+    announced = publication_notice(None)
+    Letter.objects.filter(pk=announced.job[1][0]).update(published_at=long_ago)
+    Notification.objects.update(sent_at=timezone.now())
+
+    tasks.enqueue_lost_work()
+
+    assert sorted(enqueued) == sorted(
+        [lost_reply.job, (jobs.SEND_PUBLICATION_NOTICE, (unannounced.pk,))]
+    )
+    assert just_written.job not in enqueued
+
+
 def test_a_dead_workers_acknowledgement_still_holds_the_writers_one_a_day(mailoutbox, settings):
     first = acknowledgement(dead_claim(settings), message_id="<first@example.org>")
     second = acknowledgement(None, message_id="<second@example.org>")
