@@ -1,5 +1,7 @@
 -- wrk script for bench/bench_form.py: every request POSTs one complete, valid letter.
--- Arguments (after "--"): path, cookie header, token prefix, body file.
+-- Arguments (after "--"): path, cookie header, token prefix, body file, payload file, first
+-- payload. The payload file holds one url-encoded, solved proof of work per line; request n
+-- of this run takes line <first payload> + n (each is used up by the desk when it checks it).
 -- The body file holds the url-encoded form (csrfmiddlewaretoken included) with "CLIENT_TOKEN"
 -- where each request's unique client_token goes: <prefix>-<thread id, 4 hex>-<request number, 12 hex>, a valid UUID that
 -- no other request of any run shares. Counts 302 (accepted) and other statuses per thread, and
@@ -17,6 +19,11 @@ function init(args)
   local file = assert(io.open(args[4], "rb"))
   template = file:read("*a")
   file:close()
+  payloads = {}
+  for line in io.lines(args[5]) do
+    table.insert(payloads, line)
+  end
+  first_payload = tonumber(args[6])
   referer = "http://" .. wrk.host .. ":" .. wrk.port .. path
   counter = 0
   accepted = 0
@@ -26,7 +33,10 @@ end
 function request()
   counter = counter + 1
   local token = string.format("%s-%04x-%012x", prefix, tid, counter)
-  local body = template:gsub("CLIENT_TOKEN", token)
+  local payload = assert(payloads[first_payload + counter], "out of solved proofs of work")
+  -- Functions as replacements: a url-encoded payload's "%" would be a capture reference.
+  local body = template:gsub("CLIENT_TOKEN", function() return token end)
+  body = body:gsub("ALTCHA_PAYLOAD", function() return payload end)
   return wrk.format("POST", path, {
     ["Content-Type"] = "application/x-www-form-urlencoded",
     ["Cookie"] = cookie,
