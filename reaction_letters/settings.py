@@ -397,6 +397,25 @@ if LETTERS_IMAP_URL:
         "options": {"expires": LETTERS_IMAP_INTERVAL_SECONDS},
     }
 
+# --- The publication: its article feeds, the embedded form, what goes out --------------------
+# RSS, Atom or JSON Feed addresses of the publication's articles, polled by Celery beat every
+# LETTERS_ARTICLE_FEEDS_INTERVAL_SECONDS (and by `manage.py sync_articles`).
+LETTERS_ARTICLE_FEEDS = env_list("LETTERS_ARTICLE_FEEDS")
+for _feed_url in LETTERS_ARTICLE_FEEDS:
+    env_url("LETTERS_ARTICLE_FEEDS", _feed_url, ("http", "https"))
+LETTERS_ARTICLE_FEEDS_INTERVAL_SECONDS = env_int(
+    "LETTERS_ARTICLE_FEEDS_INTERVAL_SECONDS", 300, minimum=30
+)
+# A feed or article page that takes longer, or is larger, is refused (and retried next time).
+LETTERS_FEED_TIMEOUT_SECONDS = env_int("LETTERS_FEED_TIMEOUT_SECONDS", 10, minimum=1)
+LETTERS_FEED_MAX_BYTES = env_int("LETTERS_FEED_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
+if LETTERS_ARTICLE_FEEDS:
+    CELERY_BEAT_SCHEDULE["sync-article-feeds"] = {
+        "task": "letters.tasks.sync_article_feeds",
+        "schedule": LETTERS_ARTICLE_FEEDS_INTERVAL_SECONDS,
+        "options": {"expires": LETTERS_ARTICLE_FEEDS_INTERVAL_SECONDS},
+    }
+
 # Production hardening: on whenever DEBUG is off (what `check --deploy` asks for).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SESSION_COOKIE_SECURE = not DEBUG
