@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import feeds, views
+from . import embed, feeds, views
 
 app_name = "letters"
 
@@ -14,4 +14,8 @@ urlpatterns = [
     path("letters/feed/", feeds.LettersFeed(), name="letters_feed"),
     re_path(r"^letters/(?P<date>\d{4}-\d{2}-\d{2})/$", views.edition, name="edition"),
     path("articles/<slug:slug>/letters/feed/", feeds.ArticleLettersFeed(), name="article_feed"),
+    # --- the publication's own pages: the embedded block ---
+    path("embed.js", embed.script, name="embed_script"),
+    path("embed/", embed.frame, name="embed"),
+    path("embed/thanks/<str:token>/", embed.thanks, name="embed_thanks"),
 ]

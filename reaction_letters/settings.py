@@ -459,6 +459,27 @@ def env_frame_ancestors(name, default):
 
 
 LETTERS_FRAME_ANCESTORS = env_frame_ancestors("LETTERS_FRAME_ANCESTORS", ["self"])
+
+
+def env_embed_domains(name):
+    """The publisher's sites, as origins: "www.reaction.life" stands for https://www.reaction.life;
+    a full origin (http://localhost:8001, https://*.reaction.life) is kept as it is."""
+    origins = []
+    for item in env_list(name):
+        origin = item if "://" in item else f"https://{item}"
+        if not _FRAME_ORIGIN.match(origin):
+            raise ImproperlyConfigured(
+                f"{name} must list domains such as www.reaction.life or origins such as "
+                f"https://www.reaction.life, not {item!r}."
+            )
+        origins.append(origin.lower().rstrip("/"))
+    return origins
+
+
+# The publisher's domains, where the "Write to us" block may be embedded (embed.js and its
+# iframe; their pages' frame-ancestors) and where an unknown article is created from its page.
+# Every other page keeps LETTERS_FRAME_ANCESTORS.
+LETTERS_EMBED_DOMAINS = env_embed_domains("LETTERS_EMBED_DOMAINS")
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
