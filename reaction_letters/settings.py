@@ -476,6 +476,9 @@ def env_embed_domains(name):
     return origins
 
 
+# How long the CMS and feed readers may keep the JSON API, the edition exports and the JSON
+# Feed before asking again (they carry an ETag: asking again costs a 304).
+LETTERS_API_CACHE_SECONDS = env_int("LETTERS_API_CACHE_SECONDS", 300, minimum=0)
 # The publisher's domains, where the "Write to us" block may be embedded (embed.js and its
 # iframe; their pages' frame-ancestors) and where an unknown article is created from its page.
 # Every other page keeps LETTERS_FRAME_ANCESTORS.
