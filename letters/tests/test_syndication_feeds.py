@@ -337,3 +337,34 @@ def test_polling_an_unchanged_feed_reads_no_article_and_writes_only_its_last_fet
     assert not any("letters_article" in q["sql"] and "articlefeed" not in q["sql"] for q in queries)
     writes = _writes(queries)
     assert len(writes) == 1 and "letters_articlefeed" in writes[0]
+
+
+def test_beat_polls_the_feeds_only_when_there_are_feeds():
+    from .test_settings import start_with
+
+    probe = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.CELERY_BEAT_SCHEDULE.get('sync-article-feeds'))"
+    )
+    configured = start_with(
+        {
+            "LETTERS_ARTICLE_FEEDS": "https://www.reaction.life/feed",
+            "LETTERS_ARTICLE_FEEDS_INTERVAL_SECONDS": "120",
+        },
+        "-c",
+        probe,
+    )
+    unconfigured = start_with({}, "-c", probe)
+
+    assert configured.returncode == 0, configured.stderr
+    assert "'task': 'letters.tasks.sync_article_feeds', 'schedule': 120" in configured.stdout
+    assert unconfigured.stdout.strip() == "None"
+
+
+def test_a_feed_that_is_not_an_http_address_stops_start_up_naming_the_variable():
+    from .test_settings import start_with
+
+    result = start_with({"LETTERS_ARTICLE_FEEDS": "file:///etc/passwd"})
+
+    assert result.returncode != 0
+    assert "LETTERS_ARTICLE_FEEDS" in result.stderr
