@@ -36,7 +36,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import bot_defence, views
+from . import bot_defence, limits, views
 from .forms import LetterForm
 from .models import Letter, new_client_token
 from .syndication import pages
@@ -91,7 +91,7 @@ def frame(request):
     """The block and form for the article at ?url= (see the module)."""
     if request.method == "POST" and cross_site(request):
         return HttpResponseForbidden("This form can only be sent from its own page.")
-    article = pages.article_for(request.GET.get("url", ""))
+    article = pages.article_for(request.GET.get("url", ""), may_fetch=lambda: _may_fetch(request))
     if article is None:
         return render(request, "letters/embed_unknown.html", status=404)
     open_for_letters = article.accepts_letters()
@@ -118,6 +118,13 @@ def frame(request):
     if wait:
         response["Retry-After"] = str(wait)
     return response
+
+
+def _may_fetch(request):
+    """Whether this client may make the desk read one more unknown page of the publisher's
+    (each is a request to the publisher's site): LETTERS_RATE_LIMIT_EMBED_NEW_IP."""
+    address = limits.client_key(limits.client_ip(request))
+    return not limits.hit("embed-new", address, settings.LETTERS_RATE_LIMIT_EMBED_NEW_IP)
 
 
 @_framed_by_the_publisher

@@ -555,6 +555,8 @@ LETTERS_RATE_LIMIT_FORM_IP = env_rate("LETTERS_RATE_LIMIT_FORM_IP", "10/10m")
 LETTERS_RATE_LIMIT_FORM_EMAIL = env_rate("LETTERS_RATE_LIMIT_FORM_EMAIL", "5/h")
 LETTERS_RATE_LIMIT_WEBHOOK_IP = env_rate("LETTERS_RATE_LIMIT_WEBHOOK_IP", "300/m")
 LETTERS_RATE_LIMIT_SMTP_CLIENT = env_rate("LETTERS_RATE_LIMIT_SMTP_CLIENT", "120/m")
+# Embeds on pages the desk does not know yet (each makes the desk read the publisher's page).
+LETTERS_RATE_LIMIT_EMBED_NEW_IP = env_rate("LETTERS_RATE_LIMIT_EMBED_NEW_IP", "30/h")
 # How many proxies in front of the desk add themselves to X-Forwarded-For. 0: the client is
 # REMOTE_ADDR and X-Forwarded-For is ignored (anyone can write it); 1: the address the
 # proxy saw, the last entry it appended.

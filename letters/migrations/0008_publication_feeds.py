@@ -5,6 +5,19 @@ from django.db import migrations, models
 from letters.roles import sync_groups
 
 
+def keep_one_article_per_url(apps, schema_editor):
+    """Before the URL becomes unique: of articles typed in with the same canonical URL, the
+    oldest keeps it; the others' is emptied (their letters stay with them)."""
+    Article = apps.get_model("letters", "Article")
+    seen = set()
+    for pk, url in Article.objects.exclude(canonical_url="").order_by("id").values_list(
+        "id", "canonical_url"
+    ):
+        if url in seen:
+            Article.objects.filter(pk=pk).update(canonical_url="")
+        seen.add(url)
+
+
 def grant_new_permissions(apps, schema_editor):
     sync_groups(apps)  # editors may see the article feeds
 
@@ -47,6 +60,7 @@ class Migration(migrations.Migration):
             name='canonical_url',
             field=models.URLField(blank=True, help_text="The article's address on the publication's own site (unique when set).", max_length=500),
         ),
+        migrations.RunPython(keep_one_article_per_url, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='article',
             constraint=models.UniqueConstraint(condition=models.Q(('canonical_url', ''), _negated=True), fields=('canonical_url',), name='article_canonical_url_once'),

@@ -37,20 +37,23 @@ def is_allowed(url):
     return False
 
 
-def article_for(url):
+def article_for(url, *, may_fetch=lambda: True):
     """The published article at `url`, or None. Creates it from the page's metadata when the
-    desk does not know it and the address is on an allowed domain (see the module)."""
+    desk does not know the address, it is on an allowed domain, and `may_fetch()` (asked just
+    before the page would be fetched: a rate limit) says yes. See the module."""
     url = parse.normalise_url(url)
     if not url:
         return None
     article = _known(url)
-    if article is not None or not is_allowed(url):
-        return article
-    return _from_page(url)
+    if article is None and is_allowed(url) and may_fetch():
+        article = _from_page(url)
+    if article is None or article.published_at > timezone.now():
+        return None
+    return article
 
 
 def _known(url):
-    return Article.objects.published().filter(canonical_url=url).first()
+    return Article.objects.filter(canonical_url=url).first()
 
 
 def _from_page(url):

@@ -17,7 +17,6 @@ from .test_settings import start_with
 
 pytestmark = pytest.mark.django_db
 
-STORY = "https://www.reaction.life/p/trains"
 PAGE = """<!doctype html><html><head><title>Trains | Reaction</title>
 <meta property="og:title" content="Why the trains are late">
 <meta property="og:description" content="A report on the railways.">
@@ -30,9 +29,13 @@ def embed_url(article_url):
 
 
 @pytest.fixture
-def story(db, settings):
-    settings.LETTERS_EMBED_DOMAINS = ["https://www.reaction.life"]
-    return make_article(headline="Why the trains are late", canonical_url=STORY)
+def story(db, settings, publisher):
+    """An article the desk knows, on the publisher's (local) site: were the desk ever to fetch
+    its page, the request would reach the local stand-in and be counted there."""
+    settings.LETTERS_EMBED_DOMAINS = [publisher.origin]
+    return make_article(
+        headline="Why the trains are late", canonical_url=publisher.url("/p/trains")
+    )
 
 
 def test_embed_js_is_served_as_a_cacheable_script(client):
@@ -48,7 +51,7 @@ def test_embed_js_is_served_as_a_cacheable_script(client):
 
 
 def test_the_iframe_shows_the_article_pages_block_and_form(client, story):
-    response = client.get(embed_url(STORY))
+    response = client.get(embed_url(story.canonical_url))
 
     assert response.status_code == 200
     assert 'id="write-to-us"' in response.text and 'id="letter-form"' in response.text
@@ -57,11 +60,11 @@ def test_the_iframe_shows_the_article_pages_block_and_form(client, story):
     assert "embed-frame.js" in response.text
 
 
-def test_only_the_embed_pages_may_be_framed_by_the_publisher(client, story):
-    embedded = client.get(embed_url(STORY))
+def test_only_the_embed_pages_may_be_framed_by_the_publisher(client, story, publisher):
+    embedded = client.get(embed_url(story.canonical_url))
     article_page = client.get(story.get_absolute_url())
 
-    assert directives(embedded)["frame-ancestors"] == "'self' https://www.reaction.life"
+    assert directives(embedded)["frame-ancestors"] == f"'self' {publisher.origin}"
     assert "X-Frame-Options" not in embedded.headers
     assert directives(article_page)["frame-ancestors"] == "'self'"
     assert article_page.headers["X-Frame-Options"] == "DENY"
@@ -71,9 +74,10 @@ def test_only_the_embed_pages_may_be_framed_by_the_publisher(client, story):
     }
 
 
-def test_a_url_is_found_whatever_its_fragment_and_host_case(client, story):
-    response = client.get(embed_url("https://WWW.reaction.life/p/trains#comments"))
+def test_a_url_is_found_whatever_its_fragment_and_host_case(client, story, publisher):
+    response = client.get(embed_url(story.canonical_url.replace("http:", "HTTP:") + "#comments"))
     assert response.status_code == 200
+    assert publisher.requests == []
 
 
 def test_an_unknown_article_on_an_allowed_domain_is_created_from_its_page(
@@ -104,6 +108,7 @@ def test_the_pages_canonical_url_is_the_articles_key(client, settings, publisher
 
     assert response.status_code == 200
     assert list(Article.objects.all()) == [existing]
+    assert len(publisher.requests) == 1
 
 
 def test_an_address_on_another_domain_creates_nothing_and_fetches_nothing(
@@ -137,12 +142,12 @@ def test_a_page_that_cannot_be_read_creates_no_article(client, settings, publish
 
 
 def test_a_letter_sent_in_the_iframe_is_stored_against_the_article_and_confirmed_by_email(
-    client, story, django_capture_on_commit_callbacks
+    client, story, publisher, django_capture_on_commit_callbacks
 ):
-    page = client.get(embed_url(STORY)).text
+    page = client.get(embed_url(story.canonical_url)).text
     with django_capture_on_commit_callbacks() as callbacks:
         response = client.post(
-            embed_url(STORY),
+            embed_url(story.canonical_url),
             form_data(altcha=solved_challenge(page)),
             headers={"Sec-Fetch-Site": "same-origin", "Origin": "http://testserver"},
         )
@@ -154,7 +159,7 @@ def test_a_letter_sent_in_the_iframe_is_stored_against_the_article_and_confirmed
     assert len(callbacks) == 1  # the confirmation email, after commit
     thanks = client.get(response["Location"])
     assert "Thank you, Jane Smith" in thanks.text and "jane@example.com" in thanks.text
-    assert directives(thanks)["frame-ancestors"] == "'self' https://www.reaction.life"
+    assert directives(thanks)["frame-ancestors"] == f"'self' {publisher.origin}"
 
 
 def test_the_iframes_form_needs_no_csrf_cookie(story):
@@ -162,7 +167,7 @@ def test_the_iframes_form_needs_no_csrf_cookie(story):
     its Sec-Fetch-Site / Origin headers instead."""
     browser = Client(enforce_csrf_checks=True)
     response = browser.post(
-        embed_url(STORY), form_data(), headers={"Sec-Fetch-Site": "same-origin"}
+        embed_url(story.canonical_url), form_data(), headers={"Sec-Fetch-Site": "same-origin"}
     )
     assert response.status_code == 302
     assert Letter.objects.filter(article=story).count() == 1
@@ -179,7 +184,7 @@ def test_the_iframes_form_needs_no_csrf_cookie(story):
     ids=["cross-site", "same-site", "foreign-origin", "sandboxed"],
 )
 def test_a_form_posted_from_another_site_is_refused_and_stores_nothing(story, client, headers):
-    response = client.post(embed_url(STORY), form_data(), headers=headers)
+    response = client.post(embed_url(story.canonical_url), form_data(), headers=headers)
 
     assert response.status_code == 403
     assert not Letter.objects.exists()
@@ -192,12 +197,12 @@ def test_the_article_pages_own_form_keeps_djangos_csrf_check(story):
 
 
 def test_a_letter_without_the_proof_of_work_is_held_as_suspect(client, story):
-    client.post(embed_url(STORY), form_data())
+    client.post(embed_url(story.canonical_url), form_data())
     assert Letter.objects.get().suspect
 
 
 def test_a_letter_sent_faster_than_a_person_writes_is_refused(client, story):
-    response = client.post(embed_url(STORY), form_data(started=None))
+    response = client.post(embed_url(story.canonical_url), form_data(started=None))
     assert response.status_code == 200
     assert not Letter.objects.exists()
 
@@ -205,9 +210,9 @@ def test_a_letter_sent_faster_than_a_person_writes_is_refused(client, story):
 def test_the_rate_limit_holds_inside_the_iframe(client, story, settings):
     settings.LETTERS_RATE_LIMIT_FORM_IP = (2, 600)
     for n in range(2):
-        client.post(embed_url(STORY), form_data(email=f"w{n}@example.com"))
+        client.post(embed_url(story.canonical_url), form_data(email=f"w{n}@example.com"))
 
-    response = client.post(embed_url(STORY), form_data(email="w9@example.com"))
+    response = client.post(embed_url(story.canonical_url), form_data(email="w9@example.com"))
 
     assert response.status_code == 429 and response["Retry-After"]
     assert Letter.objects.count() == 2
@@ -218,7 +223,7 @@ def test_a_closed_article_says_so_in_the_iframe(client, story):
     story.letters_open = False
     story.save()
 
-    response = client.get(embed_url(STORY))
+    response = client.get(embed_url(story.canonical_url))
 
     assert "Letters on this article are now closed" in response.text
     assert 'id="letter-form"' not in response.text
@@ -229,11 +234,13 @@ def test_the_embed_thanks_link_cannot_be_forged(client, story):
 
 
 def test_the_first_paint_is_served_in_under_20_ms(client, story):
-    client.get(embed_url(STORY))  # the blank form's template, rendered once per worker
+    client.get(
+        embed_url(story.canonical_url)
+    )  # the blank form's template, rendered once per worker
     timings = []
     for _ in range(15):
         started = time.perf_counter()
-        assert client.get(embed_url(STORY)).status_code == 200
+        assert client.get(embed_url(story.canonical_url)).status_code == 200
         timings.append(time.perf_counter() - started)
     assert sorted(timings)[len(timings) // 2] < 0.020, timings
 
@@ -259,5 +266,25 @@ def test_a_malformed_embed_domain_stops_start_up_naming_the_variable(value):
 
 def test_browser_form_data_works_for_the_iframe_too(client, story):
     """The challenge on the iframe page is the article page's: solving either is accepted."""
-    client.post(embed_url(STORY), browser_form_data(client, story))
+    client.post(embed_url(story.canonical_url), browser_form_data(client, story))
     assert Letter.objects.get().suspect is False
+
+
+def test_reading_unknown_pages_is_rate_limited_per_client(client, settings, publisher):
+    settings.LETTERS_EMBED_DOMAINS = [publisher.origin]
+    settings.LETTERS_RATE_LIMIT_EMBED_NEW_IP = (2, 3600)
+    for n in range(3):
+        publisher.put(f"/p/{n}", PAGE.format(canonical=""), content_type="text/html")
+
+    answers = [client.get(embed_url(publisher.url(f"/p/{n}"))).status_code for n in range(3)]
+
+    assert answers == [200, 200, 404]
+    assert len(publisher.requests) == 2 and Article.objects.count() == 2
+
+
+def test_an_article_not_yet_published_is_not_offered_nor_fetched_again(client, story, publisher):
+    story.published_at = story.published_at.replace(year=2999)
+    story.save()
+
+    assert client.get(embed_url(story.canonical_url)).status_code == 404
+    assert publisher.requests == []

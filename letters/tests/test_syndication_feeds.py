@@ -368,3 +368,25 @@ def test_a_feed_that_is_not_an_http_address_stops_start_up_naming_the_variable()
 
     assert result.returncode != 0
     assert "LETTERS_ARTICLE_FEEDS" in result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_keeps_one_article_per_canonical_url():
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = [("letters", "0007_send_claims")], [("letters", "0008_publication_feeds")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps.get_model("letters", "Article")
+    url = "https://www.reaction.life/p/same"
+    first = old.objects.create(headline="First", slug="first", body="", canonical_url=url)
+    second = old.objects.create(headline="Second", slug="second", body="", canonical_url=url)
+    other = old.objects.create(headline="Other", slug="other", body="", canonical_url="")
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes("letters"))
+
+    urls = dict(Article.objects.values_list("pk", "canonical_url"))
+    assert urls == {first.pk: url, second.pk: "", other.pk: ""}
