@@ -15,6 +15,7 @@ class EditionExportsMixin:
 
     class Media:
         js = ["letters/copy-export.js"]
+        css = {"all": ["letters/admin-export.css"]}
 
     @admin.display(description="for print and the CMS")
     def for_print(self, edition):
@@ -23,7 +24,7 @@ class EditionExportsMixin:
         edition = exports.published_editions().get(pk=edition.pk)
         date = edition.date.isoformat()
         return format_html(
-            '<textarea id="edition-export" class="vLargeTextField" rows="16" cols="80" readonly>'
+            '<textarea id="edition-export" class="edition-export" rows="18" cols="80" readonly>'
             "{}</textarea><br>"
             '<button type="button" class="button" data-copy-target="edition-export">Copy the text</button> '
             '<span class="copy-done" role="status" aria-live="polite"></span> · '

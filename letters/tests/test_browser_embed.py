@@ -6,7 +6,8 @@ desk's iframe is third-party and gets none of the desk's cookies). A reader writ
 letter inside the iframe, which resizes to its content; the letter is stored against the
 article the page is about, created from the page's own metadata. The same page served from an
 origin the publisher did not list is refused the frame by the browser (CSP frame-ancestors).
-Screenshots go to artifacts/screenshots/embed/.
+Screenshots go to artifacts/screenshots/embed/. Last, what goes back to the publication: the
+edition admin page's "Copy the text" puts the edition's print-ready text on the clipboard.
 """
 
 import os
@@ -14,10 +15,13 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.auth.models import User
 from playwright.sync_api import expect, sync_playwright
 
-from letters.models import Article, Letter, Status
+from letters.models import Article, EditionStatus, Letter, Status
 from reaction_letters.celery import app as celery_app
+
+from .factories import make_article, make_edition, make_letter
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -183,3 +187,30 @@ def test_the_same_page_on_an_origin_the_publisher_did_not_list_is_refused_the_fr
     assert embedded and all(f.locator("#letter-form").count() == 0 for f in embedded)
     page.screenshot(path=SCREENSHOTS / "03-refused-on-another-origin.png", full_page=True)
     assert not Letter.objects.exists()
+
+
+def test_an_editor_copies_a_published_editions_text_for_print(page, desk):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=desk)
+    article = make_article(headline="Why the trains are late")
+    letter = make_letter(
+        article=article, status=Status.PUBLISHED, name="Jane Smith", town="Hexham",
+        body="Sir, the trains are late.", published_at=article.published_at,
+    )  # fmt: skip
+    edition = make_edition(
+        [letter], lead=letter, status=EditionStatus.PUBLISHED, published_at=article.published_at
+    )
+    User.objects.create_superuser("editor", "editor@example.org", "a-long-test-password")
+    page.goto(desk + "/admin/")
+    page.fill("#id_username", "editor")
+    page.fill("#id_password", "a-long-test-password")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#user-tools")
+
+    page.goto(f"{desk}/admin/letters/edition/{edition.pk}/change/")
+    page.click("text=Copy the text")
+    expect(page.locator(".copy-done")).to_have_text("Copied.")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == page.input_value("#edition-export")
+    assert "LEAD LETTER" in copied and "Jane Smith, Hexham" in copied and "(5 words)" in copied
+    page.locator("#edition-export").scroll_into_view_if_needed()
+    page.screenshot(path=SCREENSHOTS / "04-edition-text-copied-in-the-admin.png")
