@@ -189,6 +189,29 @@ def test_the_same_page_on_an_origin_the_publisher_did_not_list_is_refused_the_fr
     assert not Letter.objects.exists()
 
 
+def test_the_iframe_alone_works_for_a_cms_that_refuses_scripts(page, publisher, desk, article_url):
+    from urllib.parse import quote
+
+    publisher.put(
+        "/p/no-scripts",
+        f'<!doctype html><html><body><h1>No scripts here</h1><iframe id="by-hand" '
+        f'src="{desk}/embed/?url={quote(article_url, safe="")}" title="Write to us" '
+        f'width="100%" height="400"></iframe></body></html>',
+        content_type="text/html",
+    )
+    page.goto(publisher.url("/p/no-scripts"))
+    frame = page.frame_locator("#by-hand")
+    frame.locator("#id_name").wait_for()
+
+    # A fixed height and no embed.js: the block scrolls inside its frame, the button is reachable.
+    html = frame.locator("html")
+    assert html.evaluate("e => e.classList.contains('sized')") is False
+    assert html.evaluate("e => e.scrollHeight > window.innerHeight")
+    frame.locator("text=Send your letter").scroll_into_view_if_needed()
+    assert frame.locator("text=Send your letter").is_visible()
+    page.screenshot(path=SCREENSHOTS / "05-iframe-alone-scrolls.png")
+
+
 def test_an_editor_copies_a_published_editions_text_for_print(page, desk):
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=desk)
     article = make_article(headline="Why the trains are late")

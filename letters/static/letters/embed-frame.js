@@ -4,6 +4,8 @@
 // (embed.js) checks that it comes from the desk's origin and from its own iframe.
 (function () {
   if (window.parent === window) return;
+  // embed.js sizes this iframe to fit: no scroll bar then (see embed.css).
+  if (window.location.hash === "#sized") document.documentElement.classList.add("sized");
   var last = 0;
   function send() {
     var height = Math.ceil(document.documentElement.getBoundingClientRect().height);

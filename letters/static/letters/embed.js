@@ -14,7 +14,7 @@
     (canonical && canonical.href) || window.location.href.split("#")[0];
 
   var frame = document.createElement("iframe");
-  frame.src = desk + "/embed/?url=" + encodeURIComponent(articleUrl);
+  frame.src = desk + "/embed/?url=" + encodeURIComponent(articleUrl) + "#sized";
   frame.title = "Write to us: a letter to the editor";
   frame.className = "letters-desk-embed";
   frame.style.width = "100%";
