@@ -288,3 +288,21 @@ def test_an_article_not_yet_published_is_not_offered_nor_fetched_again(client, s
 
     assert client.get(embed_url(story.canonical_url)).status_code == 404
     assert publisher.requests == []
+
+
+def test_with_the_database_unreachable_the_iframe_shows_the_letter_back_framed(
+    client, story, publisher, monkeypatch
+):
+    from django.db import OperationalError
+
+    def unreachable(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr("letters.syndication.pages.article_for", unreachable)
+
+    response = client.post(embed_url(story.canonical_url), form_data(body="Sir, keep this text."))
+
+    assert response.status_code == 503 and response["Retry-After"]
+    assert "Sir, keep this text." in response.text
+    assert directives(response)["frame-ancestors"] == f"'self' {publisher.origin}"
+    assert "X-Frame-Options" not in response.headers
