@@ -7,7 +7,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from . import bot_defence
+from . import bot_defence, embed
 from .forms import LetterForm
 
 log = logging.getLogger(__name__)
@@ -71,14 +71,19 @@ class DatabaseUnavailableMiddleware:
         context["bot_challenge"] = form is not None and bool(form.challenge_json)
         response = render(request, "letters/unavailable.html", context, status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        if _view_name(request) == "letters:embed":  # shown inside the publisher's iframe
+            embed.allow_publisher_frames(response)
         return response
+
+
+def _view_name(request):
+    return request.resolver_match.view_name if request.resolver_match else ""
 
 
 def _unsent_letter(request):
     """The letter form filled in with what the writer posted (unbound: validating a model form
     would ask the database), or None when this request was not a letter."""
-    match = request.resolver_match
-    if request.method != "POST" or match is None or match.view_name != "letters:article":
+    if request.method != "POST" or _view_name(request) not in ("letters:article", "letters:embed"):
         return None
     fields = [*LetterForm.Meta.fields, "client_token"]
     form = LetterForm(initial={name: request.POST[name] for name in fields if name in request.POST})

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from . import moderation, notifications, retention
 from .intake import acknowledge, imap, process
+from .syndication import sync as article_feeds
 
 # A letter whose confirmation email has not gone out this long after it was written is
 # assumed lost on the way to the broker and is enqueued again.
@@ -102,3 +103,10 @@ def purge_raw_email():
 def poll_imap():
     """Never raises: a failed poll is logged and the next beat tick tries again."""
     imap.poll_imap()
+
+
+@shared_task
+def sync_article_feeds():
+    """Bring the articles of every LETTERS_ARTICLE_FEEDS feed into the desk. Safe to repeat:
+    articles are keyed by URL, and an unchanged feed writes no article."""
+    article_feeds.sync_configured_feeds()

@@ -397,6 +397,25 @@ if LETTERS_IMAP_URL:
         "options": {"expires": LETTERS_IMAP_INTERVAL_SECONDS},
     }
 
+# --- The publication: its article feeds, the embedded form, what goes out --------------------
+# RSS, Atom or JSON Feed addresses of the publication's articles, polled by Celery beat every
+# LETTERS_ARTICLE_FEEDS_INTERVAL_SECONDS (and by `manage.py sync_articles`).
+LETTERS_ARTICLE_FEEDS = env_list("LETTERS_ARTICLE_FEEDS")
+for _feed_url in LETTERS_ARTICLE_FEEDS:
+    env_url("LETTERS_ARTICLE_FEEDS", _feed_url, ("http", "https"))
+LETTERS_ARTICLE_FEEDS_INTERVAL_SECONDS = env_int(
+    "LETTERS_ARTICLE_FEEDS_INTERVAL_SECONDS", 300, minimum=30
+)
+# A feed or article page that takes longer, or is larger, is refused (and retried next time).
+LETTERS_FEED_TIMEOUT_SECONDS = env_int("LETTERS_FEED_TIMEOUT_SECONDS", 10, minimum=1)
+LETTERS_FEED_MAX_BYTES = env_int("LETTERS_FEED_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
+if LETTERS_ARTICLE_FEEDS:
+    CELERY_BEAT_SCHEDULE["sync-article-feeds"] = {
+        "task": "letters.tasks.sync_article_feeds",
+        "schedule": LETTERS_ARTICLE_FEEDS_INTERVAL_SECONDS,
+        "options": {"expires": LETTERS_ARTICLE_FEEDS_INTERVAL_SECONDS},
+    }
+
 # Production hardening: on whenever DEBUG is off (what `check --deploy` asks for).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SESSION_COOKIE_SECURE = not DEBUG
@@ -440,6 +459,30 @@ def env_frame_ancestors(name, default):
 
 
 LETTERS_FRAME_ANCESTORS = env_frame_ancestors("LETTERS_FRAME_ANCESTORS", ["self"])
+
+
+def env_embed_domains(name):
+    """The publisher's sites, as origins: "www.reaction.life" stands for https://www.reaction.life;
+    a full origin (http://localhost:8001, https://*.reaction.life) is kept as it is."""
+    origins = []
+    for item in env_list(name):
+        origin = item if "://" in item else f"https://{item}"
+        if not _FRAME_ORIGIN.match(origin):
+            raise ImproperlyConfigured(
+                f"{name} must list domains such as www.reaction.life or origins such as "
+                f"https://www.reaction.life, not {item!r}."
+            )
+        origins.append(origin.lower().rstrip("/"))
+    return origins
+
+
+# How long the CMS and feed readers may keep the JSON API, the edition exports and the JSON
+# Feed before asking again (they carry an ETag: asking again costs a 304).
+LETTERS_API_CACHE_SECONDS = env_int("LETTERS_API_CACHE_SECONDS", 300, minimum=0)
+# The publisher's domains, where the "Write to us" block may be embedded (embed.js and its
+# iframe; their pages' frame-ancestors) and where an unknown article is created from its page.
+# Every other page keeps LETTERS_FRAME_ANCESTORS.
+LETTERS_EMBED_DOMAINS = env_embed_domains("LETTERS_EMBED_DOMAINS")
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
@@ -512,6 +555,8 @@ LETTERS_RATE_LIMIT_FORM_IP = env_rate("LETTERS_RATE_LIMIT_FORM_IP", "10/10m")
 LETTERS_RATE_LIMIT_FORM_EMAIL = env_rate("LETTERS_RATE_LIMIT_FORM_EMAIL", "5/h")
 LETTERS_RATE_LIMIT_WEBHOOK_IP = env_rate("LETTERS_RATE_LIMIT_WEBHOOK_IP", "300/m")
 LETTERS_RATE_LIMIT_SMTP_CLIENT = env_rate("LETTERS_RATE_LIMIT_SMTP_CLIENT", "120/m")
+# Embeds on pages the desk does not know yet (each makes the desk read the publisher's page).
+LETTERS_RATE_LIMIT_EMBED_NEW_IP = env_rate("LETTERS_RATE_LIMIT_EMBED_NEW_IP", "30/h")
 # How many proxies in front of the desk add themselves to X-Forwarded-For. 0: the client is
 # REMOTE_ADDR and X-Forwarded-For is ignored (anyone can write it); 1: the address the
 # proxy saw, the last entry it appended.

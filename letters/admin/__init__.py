@@ -8,11 +8,13 @@ editions.py     editions of the letters page
 inbound.py      every inbound email as it arrived
 replies.py      reply templates and replies
 articles.py     articles
+article_feeds.py  the publication's article feeds: last fetch, status, count
 """
 
 from django.contrib import admin
 
-from ..models import Article, Edition, InboundEmail, Letter, Reply, ReplyTemplate
+from ..models import Article, ArticleFeed, Edition, InboundEmail, Letter, Reply, ReplyTemplate
+from .article_feeds import ArticleFeedAdmin
 from .articles import ArticleAdmin
 from .editions import EditionAdmin
 from .inbound import InboundEmailAdmin
@@ -25,3 +27,4 @@ admin.site.register(Edition, EditionAdmin)
 admin.site.register(InboundEmail, InboundEmailAdmin)
 admin.site.register(ReplyTemplate, ReplyTemplateAdmin)
 admin.site.register(Reply, ReplyAdmin)
+admin.site.register(ArticleFeed, ArticleFeedAdmin)

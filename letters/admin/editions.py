@@ -10,6 +10,7 @@ from django.utils.html import format_html_join
 
 from .. import moderation
 from ..models import PUBLISHABLE, Edition, EditionLetter, EditionStatus, Letter
+from .edition_exports import EditionExportsMixin
 
 
 class EditionLetterInline(admin.TabularInline):
@@ -33,12 +34,13 @@ class EditionLetterInline(admin.TabularInline):
         return field
 
 
-class EditionAdmin(admin.ModelAdmin):
+class EditionAdmin(EditionExportsMixin, admin.ModelAdmin):
     list_display = ["__str__", "date", "status", "publish_at", "published_at", "letter_count"]
     list_filter = ["status"]
     date_hierarchy = "date"
     fields = ["title", "date", "publish_at", "status", "published_at", "created_by", "history"]
-    readonly_fields = ["status", "published_at", "created_by", "history"]
+    fields += ["for_print"]
+    readonly_fields = ["status", "published_at", "created_by", "history", "for_print"]
     inlines = [EditionLetterInline]
     actions = ["publish_now", "schedule", "back_to_draft"]
 

@@ -7,11 +7,13 @@ editions.py  Edition, EditionLetter, EditionEvent
 replies.py   ReplyTemplate, Reply, Notification
 inbound.py   InboundEmail (raw mail first), InboundEmailEvent, EmailAcknowledgement
 erasures.py  WriterErasure (the log of erasures, without the data erased)
+feeds.py     ArticleFeed: the publication's article feeds and how their last fetch went
 """
 
 from .articles import Article, ArticleQuerySet
 from .editions import Edition, EditionEvent, EditionLetter, EditionQuerySet
 from .erasures import WriterErasure
+from .feeds import ArticleFeed, FeedStatus
 from .inbound import (
     EmailAcknowledgement,
     InboundEmail,
@@ -50,6 +52,7 @@ __all__ = [
     "TRANSITIONS",
     "UNDECIDED",
     "Article",
+    "ArticleFeed",
     "ArticleQuerySet",
     "Channel",
     "Edition",
@@ -58,6 +61,7 @@ __all__ = [
     "EditionQuerySet",
     "EditionStatus",
     "EmailAcknowledgement",
+    "FeedStatus",
     "Flag",
     "InboundEmail",
     "InboundEmailEvent",

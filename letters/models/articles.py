@@ -20,7 +20,17 @@ class Article(models.Model):
     author = models.CharField(max_length=200, default="Reaction")
     published_at = models.DateTimeField(default=timezone.now, db_index=True)
     body = models.TextField()
-    canonical_url = models.URLField(blank=True)
+    canonical_url = models.URLField(
+        max_length=500,
+        blank=True,
+        help_text="The article's address on the publication's own site (unique when set).",
+    )
+    feed_guid = models.CharField(
+        max_length=500,
+        blank=True,
+        db_index=True,
+        help_text="The id the publication's feed gives this article (set by the feed sync).",
+    )
     letters_open = models.BooleanField(
         default=True, help_text="Untick to stop taking letters about this article."
     )
@@ -34,6 +44,14 @@ class Article(models.Model):
 
     class Meta:
         ordering = ["-published_at", "-id"]
+        constraints = [
+            # One article per address: the feed sync and the embed both find articles by it.
+            models.UniqueConstraint(
+                fields=["canonical_url"],
+                condition=~models.Q(canonical_url=""),
+                name="article_canonical_url_once",
+            ),
+        ]
 
     def __str__(self):
         return self.headline

@@ -8,6 +8,7 @@ from letters import views
 from letters.intake import articles, smtp
 
 from .factories import free_port, make_article
+from .local_site import LocalSite
 
 # The data migration that gives a new desk its role groups and default reply templates.
 DESK_DEFAULTS = importlib.import_module("letters.migrations.0003_roles_and_reply_templates")
@@ -69,3 +70,11 @@ def listener():
     controller.start()
     yield port
     controller.stop()
+
+
+@pytest.fixture
+def publisher():
+    """The publication's own site on a free port of 127.0.0.1 (letters.tests.local_site)."""
+    site = LocalSite().start()
+    yield site
+    site.stop()

@@ -8,7 +8,6 @@ The test reads as the list of steps; each step is a function below it that says 
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -60,8 +59,10 @@ def page():
             "Debian's chromium is not installed (apt-get install chromium); "
             "the browser test needs /usr/bin/chromium."
         )
-    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
-    SCREENSHOTS.mkdir(parents=True)
+    # Only this module's own screenshots: others (embed/) keep theirs, whatever the order.
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob("*.png"):
+        old.unlink()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
