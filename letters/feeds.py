@@ -1,4 +1,5 @@
-"""Atom feeds of published letters: all of them, and those answering one article.
+"""Atom feeds of published letters: all of them, and those answering one article. A letter
+in an edition carries the edition's headline, and an edition's letters come lead first.
 
 Every piece of text is cleaned of control and bidi characters on the way out (a vertical tab
 is not allowed in XML, and would make the feed answer 500), even though the ways in refuse or
@@ -7,6 +8,7 @@ strip them now: letters stored before that must not break the feed either.
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
+from django.db.models import F
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
@@ -19,8 +21,10 @@ FEED_LENGTH = 30
 
 
 def _published_letters():
+    """Newest first; within an edition (its letters share a publication time) the lead letter
+    first, then the editor's order. Each carries its edition's headline (in_publication_order)."""
     return (
-        Letter.objects.published()
+        Letter.objects.in_publication_order()
         .select_related("article")
         .only(
             "headline",
@@ -32,7 +36,12 @@ def _published_letters():
             "article__slug",
             "article__headline",
         )
-        .order_by("-published_at", "-id")
+        .order_by(
+            "-published_at",
+            "-is_lead",
+            F("edition_position").asc(nulls_last=True),
+            "id",
+        )
     )
 
 
@@ -52,7 +61,7 @@ class LettersFeed(Feed):
         return _published_letters()[:FEED_LENGTH]
 
     def item_title(self, letter):
-        return clean_line(letter.headline or f"Letter from {letter.signature}")
+        return clean_line(letter.published_headline or f"Letter from {letter.signature}")
 
     def item_description(self, letter):
         return linebreaks(clean_text(letter.publishable_text), autoescape=True)

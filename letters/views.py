@@ -17,7 +17,14 @@ from django.views.decorators.http import require_http_methods
 
 from . import bot_defence, limits, moderation, notifications
 from .forms import LetterForm
-from .models import Article, Edition, Letter, Status, new_client_token
+from .models import (
+    Article,
+    Letter,
+    Status,
+    new_client_token,
+    publication_days,
+    published_days,
+)
 
 THANKS_SALT = "letters.thanks"
 
@@ -173,17 +180,24 @@ def confirm(request, token):
 
 
 def letters_page(request):
-    """The latest published editions, newest first, each with its letters in order."""
-    editions = Edition.objects.published().with_published_letters().order_by("-date")
-    page = Paginator(editions, settings.LETTERS_EDITIONS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "letters/letters_page.html", {"page": page, "editions": page})
+    """The latest days with letters published, newest first: each day's edition with its
+    letters in order, and the letters published on their own that day."""
+    dates = Paginator(publication_days(), settings.LETTERS_EDITIONS_PER_PAGE)
+    page = dates.get_page(request.GET.get("page"))
+    days = published_days(list(page))
+    return render(request, "letters/letters_page.html", {"page": page, "days": days})
 
 
 def edition(request, date):
+    """One day of the letters page: its published edition and the letters published on their
+    own that day (a draft edition is not shown: staff preview it from the admin)."""
     try:
         day = datetime.date.fromisoformat(date)
     except ValueError:
-        raise Http404("No edition on that date.") from None
-    editions = Edition.objects.published().with_published_letters()
-    edition = get_object_or_404(editions, date=day)
-    return render(request, "letters/edition.html", {"edition": edition})
+        raise Http404("No letters on that date.") from None
+    (found,) = published_days([day])
+    if found.edition is None and not found.letters:
+        raise Http404("No letters on that date.")
+    return render(
+        request, "letters/edition.html", {"day": found, "date": day, "edition": found.edition}
+    )

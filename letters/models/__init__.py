@@ -10,7 +10,16 @@ erasures.py  WriterErasure (the log of erasures, without the data erased)
 """
 
 from .articles import Article, ArticleQuerySet
-from .editions import Edition, EditionEvent, EditionLetter, EditionQuerySet
+from .editions import (
+    Edition,
+    EditionEvent,
+    EditionLetter,
+    EditionQuerySet,
+    PublishedDay,
+    publication_days,
+    published_days,
+    published_outside_editions,
+)
 from .erasures import WriterErasure
 from .inbound import (
     EmailAcknowledgement,
@@ -44,6 +53,10 @@ from .status import (
 )
 
 __all__ = [
+    "PublishedDay",
+    "publication_days",
+    "published_days",
+    "published_outside_editions",
     "AWAITING_DECISION",
     "FLAGS",
     "PUBLISHABLE",

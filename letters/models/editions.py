@@ -1,8 +1,13 @@
-"""Editions of the letters page: the letters an editor chose, in order, and their history."""
+"""Editions of the letters page: the letters an editor chose, in order, and their history;
+and the days of the letters page (an edition, letters published on their own, or both)."""
+
+import datetime
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
@@ -23,9 +28,16 @@ class EditionQuerySet(models.QuerySet):
         """Each edition with `published_entries`: its still-published letters, lead first then
         in the editor's order, fetched in one query for all the editions (no phone, address
         or email loaded)."""
+        return self._with_entries(EditionLetter.objects.filter(letter__status=Status.PUBLISHED))
+
+    def with_entries_to_preview(self):
+        """Each edition with `published_entries` as they will be once it is published: every
+        letter in it, whatever its status now (the staff preview of a draft)."""
+        return self._with_entries(EditionLetter.objects.all())
+
+    def _with_entries(self, entries):
         entries = (
-            EditionLetter.objects.filter(letter__status=Status.PUBLISHED)
-            .select_related("letter", "letter__article")
+            entries.select_related("letter", "letter__article")
             .only(
                 "edition_id",
                 "position",
@@ -136,3 +148,82 @@ class EditionEvent(AuditEvent):
 
     def __str__(self):
         return f"{self.action}: {self.from_status or '-'} -> {self.to_status or '-'}"
+
+
+# --- The letters page, day by day -----------------------------------------------------------
+
+
+def published_outside_editions():
+    """Published letters in no published edition: those published on their own ("Publish
+    now" or a schedule from the queue), or before their edition was."""
+    in_edition = EditionLetter.objects.filter(
+        letter=OuterRef("pk"), edition__status=EditionStatus.PUBLISHED
+    )
+    return Letter.objects.published().filter(~Exists(in_edition))
+
+
+@dataclass
+class PublishedDay:
+    """One day of the letters page: its published edition (or None) and the letters published
+    that day outside any edition, oldest first."""
+
+    date: datetime.date
+    edition: Edition | None = None
+    letters: list = field(default_factory=list)
+
+    def get_absolute_url(self):
+        return reverse("letters:edition", kwargs={"date": self.date.isoformat()})
+
+
+def publication_days():
+    """Every date with something published, newest first: published editions' dates and the
+    local dates of letters published outside an edition. Two small queries of dates."""
+    editions = Edition.objects.published().values_list("date", flat=True)
+    loose = (
+        published_outside_editions()
+        .annotate(day=TruncDate("published_at", tzinfo=timezone.get_current_timezone()))
+        .values_list("day", flat=True)
+        .order_by()
+        .distinct()
+    )
+    return sorted({*editions, *loose}, reverse=True)
+
+
+def published_days(dates):
+    """A PublishedDay for each of `dates` (newest first): their editions with their published
+    letters in order, and the letters published outside an edition. Three queries however many
+    days and letters."""
+    editions = {
+        edition.date: edition
+        for edition in Edition.objects.published().with_published_letters().filter(date__in=dates)
+    }
+    days = {date: PublishedDay(date, editions.get(date)) for date in dates}
+    if dates:
+        zone = timezone.get_current_timezone()
+        start = datetime.datetime.combine(min(dates), datetime.time.min, zone)
+        end = datetime.datetime.combine(max(dates), datetime.time.min, zone) + datetime.timedelta(
+            days=1
+        )
+        loose = (
+            published_outside_editions()
+            .filter(published_at__gte=start, published_at__lt=end)
+            .select_related("article")
+            .only(
+                "id",
+                "headline",
+                "body",
+                "edited_body",
+                "name",
+                "town",
+                "published_at",
+                "article_id",
+                "article__slug",
+                "article__headline",
+            )
+            .order_by("published_at", "id")
+        )
+        for letter in loose:
+            day = days.get(timezone.localtime(letter.published_at, zone).date())
+            if day is not None:
+                day.letters.append(letter)
+    return [days[date] for date in sorted(days, reverse=True)]
