@@ -62,7 +62,12 @@
       event.target.focus();
     });
 
-    // Dragging: HTML5 drag events; the row under the pointer makes room above or below.
+    // Dragging: HTML5 drag events; the row under the pointer makes room above or below. A
+    // press in a headline box, a button or a link is not a drag (text can be selected).
+    body.addEventListener("mousedown", function (event) {
+      var row = event.target.closest("tr");
+      if (row) row.draggable = !event.target.closest("input, button, a");
+    });
     body.addEventListener("dragstart", function (event) {
       var row = event.target.closest && event.target.closest("tr");
       if (!row) return;
