@@ -188,6 +188,9 @@ class EditionAdmin(admin.ModelAdmin):
     def publish_view(self, request, edition_id):
         """Publish now, after a page that says which letters go out and who is told."""
         edition = self._edition(request, edition_id, publish=True)
+        if edition.status == EditionStatus.PUBLISHED:
+            self.message_user(request, f"{edition} is already published.", messages.INFO)
+            return self._back(edition)
         plan = moderation.publication_plan(edition)
         if request.method == "POST" and "confirm" in request.POST:
             try:

@@ -368,3 +368,26 @@ def test_publishing_from_the_page_needs_the_publish_permission(client):
     assert response.status_code == 403
     edition.refresh_from_db()
     assert edition.status == EditionStatus.DRAFT
+
+
+def test_a_published_editions_publish_page_says_so_and_does_nothing(admin_client):
+    edition = make_edition([make_approved_letter()])
+    moderation.publish_edition(edition.pk)
+
+    response = admin_client.post(
+        reverse("admin:letters_edition_publish", args=[edition.pk]), {"confirm": "1"}, follow=True
+    )
+
+    assert "is already published" in response.content.decode()
+    assert edition.events.count() == 1
+
+
+def test_back_to_draft_on_the_page_cancels_the_schedule(admin_client, admin_user):
+    edition = make_edition([make_approved_letter()])
+    moderation.schedule_edition(edition.pk, at=timezone.now() + datetime.timedelta(days=1))
+
+    admin_client.post(reverse("admin:letters_edition_to_draft", args=[edition.pk]))
+
+    edition.refresh_from_db()
+    assert edition.status == EditionStatus.DRAFT
+    assert edition.events.last().actor == admin_user

@@ -99,6 +99,7 @@ def test_an_editor_builds_orders_previews_and_publishes_an_edition(
     drags_the_last_letter_to_the_top(page)
     moves_letters_with_the_keyboard(page)
     saves_the_order_and_a_headline(page, edition)
+    the_edition_page_fits_a_phone(page)
     previews_the_draft(page)
     publishes_after_the_confirmation(page, edition)
     readers_see_the_edition_lead_first(page, site)
@@ -207,6 +208,18 @@ def saves_the_order_and_a_headline(page, edition):
     assert entries[0].headline == "Decide now, or admit it"
     assert row_names(page)[0] == "Ben Booth, Hexham"
     shot(page, "06-saved")
+
+
+def the_edition_page_fits_a_phone(page):
+    """Checks: at 390 px wide the edition page does not scroll sideways, and each letter's
+    move buttons are still there."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    shot(page, "06b-phone-width")
+    assert width <= 390, width
+    expect(page.locator("button.edition-up").first).to_be_visible()
+    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def previews_the_draft(page):
