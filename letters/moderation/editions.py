@@ -90,7 +90,7 @@ def create_edition(*, date, title="", actor=None, actor_label=""):
 @transaction.atomic
 def add_to_edition(edition_id, letter_ids, *, actor=None, actor_label=""):
     """Add letters to the end of a draft edition, in the order given; the first letter of an
-    empty edition becomes its lead. Returns (edition, added, refused): the letters added, and
+    edition without a lead becomes its lead. Returns (edition, added, refused): the letters added, and
     (letter, reason) for each refused (not in the running, or already in the edition).
 
     Records one line in the edition's history and one in each added letter's trail. A letter
@@ -113,14 +113,13 @@ def add_to_edition(edition_id, letter_ids, *, actor=None, actor_label=""):
             refused.append((letter, f"{Status(letter.status).label.lower()}"))
         else:
             last += 1
-            EditionLetter.objects.create(
-                edition=edition, letter=letter, position=last, is_lead=not present and not added
-            )
+            EditionLetter.objects.create(edition=edition, letter=letter, position=last)
             record(
                 letter, "added to edition", actor=actor, actor_label=actor_label, note=str(edition)
             )
             added.append(letter)
     if added:
+        _renumber(edition)  # an edition that had no lead gets one: its first letter
         names = "; ".join(f"#{letter.pk} {letter.signature}" for letter in added)
         _note(edition, "added letters", actor=actor, actor_label=actor_label, note=names)
     return edition, added, refused

@@ -201,3 +201,13 @@ def test_the_publication_plan_names_whose_writers_are_told_and_what_stops_it():
     assert ready.problem == ""
     assert "Short, Hexham (shortlisted)" in stuck.problem
     assert Edition.objects.filter(status="draft").count() == 2  # a plan changes nothing
+
+
+def test_adding_to_an_edition_without_a_lead_makes_its_first_letter_the_lead():
+    first = make_approved_letter(name="First")
+    edition = make_edition([first])  # no lead
+    assert not edition.entries.filter(is_lead=True).exists()
+
+    moderation.add_to_edition(edition.pk, [make_approved_letter(name="Next").pk], actor=editor())
+
+    assert order_of(edition) == [("First", 1, True), ("Next", 2, False)]
