@@ -89,9 +89,9 @@ def create_edition(*, date, title="", actor=None, actor_label=""):
 
 @transaction.atomic
 def add_to_edition(edition_id, letter_ids, *, actor=None, actor_label=""):
-    """Add letters to the end of a draft edition, in the order given; the first letter of an
-    edition without a lead becomes its lead. Returns (edition, added, refused): the letters added, and
-    (letter, reason) for each refused (not in the running, or already in the edition).
+    """Add letters to the end of a draft edition, in the order given; an edition without a
+    lead gets its first letter as lead. Returns (edition, added, refused): the letters added,
+    and (letter, reason) for each refused (not in the running, or already in the edition).
 
     Records one line in the edition's history and one in each added letter's trail. A letter
     already in the edition is left where it is. Raises EditionNotDraft for a scheduled or
