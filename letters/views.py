@@ -5,7 +5,6 @@ import uuid
 from crispy_forms.utils import render_crispy_form
 from django.conf import settings
 from django.core import signing
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404
 from django.middleware.csrf import get_token
@@ -22,7 +21,7 @@ from .models import (
     Letter,
     Status,
     new_client_token,
-    publication_days,
+    publication_dates,
     published_days,
 )
 
@@ -179,13 +178,26 @@ def confirm(request, token):
 # --- publication: the letters page ---
 
 
+# The letters page is paged by day; a page number past this is refused, not computed.
+LAST_PAGE = 1000
+
+
 def letters_page(request):
     """The latest days with letters published, newest first: each day's edition with its
     letters in order, and the letters published on their own that day."""
-    dates = Paginator(publication_days(), settings.LETTERS_EDITIONS_PER_PAGE)
-    page = dates.get_page(request.GET.get("page"))
-    days = published_days(list(page))
-    return render(request, "letters/letters_page.html", {"page": page, "days": days})
+    page = request.GET.get("page", "1")
+    number = int(page) if page.isdigit() else 0
+    if not 1 <= number <= LAST_PAGE:
+        raise Http404("No such page of letters.")
+    dates, earlier = publication_dates(number, settings.LETTERS_EDITIONS_PER_PAGE)
+    if not dates and number > 1:
+        raise Http404("No such page of letters.")
+    context = {
+        "days": published_days(dates),
+        "earlier_page": number + 1 if earlier else None,
+        "later_page": number - 1 if number > 1 else None,
+    }
+    return render(request, "letters/letters_page.html", context)
 
 
 def edition(request, date):

@@ -16,7 +16,7 @@ from .editions import (
     EditionLetter,
     EditionQuerySet,
     PublishedDay,
-    publication_days,
+    publication_dates,
     published_days,
     published_outside_editions,
 )
@@ -54,7 +54,7 @@ from .status import (
 
 __all__ = [
     "PublishedDay",
-    "publication_days",
+    "publication_dates",
     "published_days",
     "published_outside_editions",
     "AWAITING_DECISION",

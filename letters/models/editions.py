@@ -175,18 +175,31 @@ class PublishedDay:
         return reverse("letters:edition", kwargs={"date": self.date.isoformat()})
 
 
-def publication_days():
-    """Every date with something published, newest first: published editions' dates and the
-    local dates of letters published outside an edition. Two small queries of dates."""
-    editions = Edition.objects.published().values_list("date", flat=True)
-    loose = (
-        published_outside_editions()
-        .annotate(day=TruncDate("published_at", tzinfo=timezone.get_current_timezone()))
+def publication_dates(page, per_page):
+    """One page of the letters page's dates, newest first: (dates, whether earlier ones exist).
+    A date has a published edition, letters published on their own, or both.
+
+    Two queries whose cost grows with the page number, not with the desk's history: the
+    editions' dates come from their index, and letters on their own are looked for only back to
+    the oldest edition date the page could reach (older days would come after it)."""
+    wanted = page * per_page
+    editions = list(
+        Edition.objects.published().order_by("-date").values_list("date", flat=True)[: wanted + 1]
+    )
+    loose = published_outside_editions()
+    if len(editions) > wanted:
+        start = datetime.datetime.combine(
+            editions[-1], datetime.time.min, timezone.get_current_timezone()
+        )
+        loose = loose.filter(published_at__gte=start)
+    loose_days = (
+        loose.annotate(day=TruncDate("published_at", tzinfo=timezone.get_current_timezone()))
         .values_list("day", flat=True)
         .order_by()
         .distinct()
     )
-    return sorted({*editions, *loose}, reverse=True)
+    days = sorted({*editions, *loose_days}, reverse=True)
+    return days[(page - 1) * per_page : wanted], len(days) > wanted
 
 
 def published_days(dates):

@@ -135,3 +135,18 @@ def test_an_editions_letters_come_lead_first_then_in_the_editors_order(client):
         "First, Hexham",
         "Third, Hexham",
     ]
+
+
+def test_a_feed_cut_inside_an_edition_keeps_its_lead_and_order(client, monkeypatch):
+    monkeypatch.setattr("letters.feeds.FEED_LENGTH", 2)
+    published(make_article(), name="Older Solo")
+    lead, second, third = (make_approved_letter(name=n) for n in ("Leader", "Second", "Third"))
+    edition = make_edition([second, third, lead], lead=lead)  # the lead has the lowest id
+    moderation.publish_edition(edition.pk)
+
+    _, items = entries(client, "/letters/feed/")
+
+    assert [i.find(f"{ATOM}author/{ATOM}name").text for i in items] == [
+        "Leader, Hexham",
+        "Second, Hexham",
+    ]

@@ -288,3 +288,29 @@ def test_the_letters_page_runs_the_same_queries_with_ten_times_the_letters_on_th
         published_on_its_own(f"Writer {day} bis", local(2026, 5, day, hour=15))
 
     assert queries_for(client, reverse("letters:letters_page")) == small
+
+
+def test_letters_on_their_own_older_than_a_pages_editions_go_on_a_later_page(client, settings):
+    settings.LETTERS_EDITIONS_PER_PAGE = 2
+    published_on_its_own("Solo Early", local(2026, 4, 1))
+    for day in (3, 4):
+        published_edition(
+            [make_approved_letter(name=f"Edition {day}")], date=datetime.date(2026, 4, day)
+        )
+    published_on_its_own("Solo Late", local(2026, 4, 5))
+
+    first = client.get(reverse("letters:letters_page")).content.decode()
+    second = client.get(reverse("letters:letters_page") + "?page=2").content.decode()
+
+    assert "Solo Late" in first and "Edition 4" in first
+    assert "Edition 3" not in first and "Solo Early" not in first
+    assert "Edition 3" in second and "Solo Early" in second
+    assert 'href="?page=2"' in first and 'href="?page=1"' in second
+    assert 'href="?page=3"' not in second
+
+
+@pytest.mark.parametrize("page", ["0", "abc", "-1", "99", "1001"])
+def test_a_page_of_letters_that_does_not_exist_is_not_found(client, page):
+    published_on_its_own("Solo Writer", local(2026, 4, 1))
+
+    assert client.get(reverse("letters:letters_page") + f"?page={page}").status_code == 404
