@@ -244,6 +244,7 @@ def test_the_edition_page_runs_the_same_queries_for_thirty_letters_as_for_three(
             assert admin_client.get(page_of(edition)).status_code == 200
         return len(captured.captured_queries)
 
+    queries(1)  # the first page of a session reads what later pages find cached
     assert queries(3) == queries(30)
 
 
