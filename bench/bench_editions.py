@@ -2,6 +2,7 @@
 
 Usage: BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> \\
        .venv/bin/python bench/bench_editions.py [--letters 100000] [--articles 500] [--runs 9]
+       [--rebuild] (another bench's data in the same database: build bench_admin's again)
 
 Uses bench_admin's database and data (built once, the same 100,000 letters), adds a draft
 edition of 30 approved letters, and reports as medians of --runs requests after a warm-up: the
@@ -50,10 +51,15 @@ def main():
     parser.add_argument("--letters", type=int, default=100_000)
     parser.add_argument("--articles", type=int, default=500)
     parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--rebuild", action="store_true", help="build bench_admin's data again")
     options = parser.parse_args()
 
     call_command("migrate", verbosity=0)
-    if Letter.objects.count() != options.letters or Article.objects.count() != options.articles:
+    if (
+        options.rebuild
+        or Letter.objects.count() != options.letters
+        or Article.objects.count() != options.articles
+    ):
         print(f"Building {options.letters} letters across {options.articles} articles...")
         EditionLetter.objects.all().delete()
         Edition.objects.all().delete()

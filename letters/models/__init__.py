@@ -16,6 +16,7 @@ from .editions import (
     EditionLetter,
     EditionQuerySet,
     PublishedDay,
+    place_in_editions,
     publication_dates,
     published_days,
     published_outside_editions,
@@ -54,6 +55,7 @@ from .status import (
 
 __all__ = [
     "PublishedDay",
+    "place_in_editions",
     "publication_dates",
     "published_days",
     "published_outside_editions",

@@ -150,6 +150,26 @@ class EditionEvent(AuditEvent):
         return f"{self.action}: {self.from_status or '-'} -> {self.to_status or '-'}"
 
 
+def place_in_editions(letters):
+    """Give each of `letters` (published) its place in its latest published edition, as
+    LetterQuerySet.in_publication_order annotates it: `edition_headline`, `is_lead` and
+    `edition_position` (None outside an edition). One query for all of them, however many."""
+    entries = (
+        EditionLetter.objects.filter(
+            letter__in=[letter.pk for letter in letters], edition__status=EditionStatus.PUBLISHED
+        )
+        .order_by("edition__date", "edition_id")
+        .values_list("letter_id", "headline", "is_lead", "position")
+    )
+    places = {letter_id: place for letter_id, *place in entries}  # the latest edition wins
+    for letter in letters:
+        headline, is_lead, position = places.get(letter.pk, ("", False, None))
+        letter.edition_headline = headline
+        letter.is_lead = is_lead
+        letter.edition_position = position
+    return letters
+
+
 # --- The letters page, day by day -----------------------------------------------------------
 
 
