@@ -176,6 +176,25 @@ def drags_the_last_letter_to_the_top(page):
     assert lead_name(page) == "Cat Cole, Hexham"
     expect(page.locator("#edition-unsaved")).to_be_visible()
     shot(page, "04-dragged-to-the-top")
+    leaving_with_the_order_unsaved_asks_first(page)
+
+
+def leaving_with_the_order_unsaved_asks_first(page):
+    """The editor follows the Preview link before saving. Checks: the browser asks first
+    (beforeunload); staying keeps the page and the new order."""
+    asked = []
+
+    def stay(dialog):
+        asked.append(dialog.type)
+        dialog.dismiss()
+
+    page.once("dialog", stay)
+    page.click("text=Preview as readers will see it", no_wait_after=True)
+    expect(page.locator("#edition-unsaved")).to_be_visible()
+    page.wait_for_timeout(300)
+    assert asked == ["beforeunload"]
+    assert page.url.endswith("/change/")
+    assert row_names(page)[0] == "Cat Cole, Hexham"
 
 
 def moves_letters_with_the_keyboard(page):
