@@ -162,6 +162,13 @@ def build():
                     )
                 )
         EditionLetter.objects.bulk_create(entries, batch_size=5000)
+        # A letter in an edition was published when its edition was.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE letters_letter SET published_at = e.published_at"
+                " FROM letters_editionletter el JOIN letters_edition e ON e.id = el.edition_id"
+                " WHERE el.letter_id = letters_letter.id"
+            )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     print(

@@ -1,4 +1,5 @@
-"""Atom feeds of published letters: all of them, and those answering one article.
+"""Atom feeds of published letters: all of them, and those answering one article. A letter
+in an edition carries the edition's headline, and an edition's letters come lead first.
 
 Every piece of text is cleaned of control and bidi characters on the way out (a vertical tab
 is not allowed in XML, and would make the feed answer 500), even though the ways in refuse or
@@ -15,15 +16,23 @@ from django.utils.html import linebreaks
 
 from .http_cache import public_and_cached
 from .intake.characters import clean_line, clean_text
-from .models import Article, Letter
+from .models import Article, Letter, place_in_editions
 
 FEED_LENGTH = 30
 
 
-def _published_letters():
-    return (
-        Letter.objects.published()
-        .select_related("article")
+# An edition's letters share one publication time. Reading this many letters more than the feed
+# holds keeps any edition of up to that many letters whole, to be put in its editor's order.
+EDITION_WINDOW = 60
+
+
+def _newest_letters(published):
+    """The FEED_LENGTH newest of `published` (published letters), newest first; within an
+    edition the lead letter first, then the editor's order. Each carries its edition's headline
+    (place_in_editions). Two queries: the newest letters from the published-letters index, then
+    their places in editions; they are put in order here."""
+    letters = list(
+        published.select_related("article")
         .only(
             "headline",
             "body",
@@ -34,7 +43,21 @@ def _published_letters():
             "article__slug",
             "article__headline",
         )
-        .order_by("-published_at", "-id")
+        .order_by("-published_at", "-id")[: FEED_LENGTH + EDITION_WINDOW]
+    )
+    place_in_editions(letters)
+    letters.sort(key=_reading_order)
+    return letters[:FEED_LENGTH]
+
+
+def _reading_order(letter):
+    position = letter.edition_position
+    return (
+        -letter.published_at.timestamp(),
+        not letter.is_lead,
+        position is None,
+        position or 0,
+        letter.pk,
     )
 
 
@@ -51,10 +74,10 @@ class LettersFeed(Feed):
         return reverse("letters:letters_page")
 
     def items(self):
-        return _published_letters()[:FEED_LENGTH]
+        return _newest_letters(Letter.objects.published())
 
     def item_title(self, letter):
-        return clean_line(letter.headline or f"Letter from {letter.signature}")
+        return clean_line(letter.published_headline or f"Letter from {letter.signature}")
 
     def item_description(self, letter):
         return linebreaks(clean_text(letter.publishable_text), autoescape=True)
@@ -93,7 +116,7 @@ class ArticleLettersFeed(LettersFeed):
         return article.get_absolute_url() + "#letters"
 
     def items(self, article):
-        return _published_letters().filter(article=article)[:FEED_LENGTH]
+        return _newest_letters(Letter.objects.published().filter(article=article))
 
 
 @public_and_cached

@@ -326,7 +326,8 @@ def _render_notice(kind, template, letter, context):
 
 
 def published_letter_url(letter):
-    """The full address where readers find the letter: under its article, else its edition."""
+    """The full address where readers find the letter: under its article, else its edition,
+    else (published on its own) its day on the letters page."""
     if letter.article_id:
         return settings.SITE_URL + letter.get_absolute_url()
     entry = (
@@ -335,8 +336,12 @@ def published_letter_url(letter):
         .order_by("-edition__date")
         .first()
     )
-    path = entry.edition.get_absolute_url() if entry else reverse("letters:letters_page")
-    return settings.SITE_URL + path
+    if entry:
+        return settings.SITE_URL + entry.edition.get_absolute_url()
+    # Published on its own: the letters page shows it on its day's page.
+    day = timezone.localdate(letter.published_at).isoformat()
+    path = reverse("letters:edition", kwargs={"date": day})
+    return f"{settings.SITE_URL}{path}#letter-{letter.pk}"
 
 
 def notify_publication(letter_id):

@@ -5,7 +5,6 @@ import uuid
 from crispy_forms.utils import render_crispy_form
 from django.conf import settings
 from django.core import signing
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404
 from django.middleware.csrf import get_token
@@ -17,7 +16,14 @@ from django.views.decorators.http import require_http_methods
 
 from . import bot_defence, limits, moderation, notifications
 from .forms import LetterForm
-from .models import Article, Edition, Letter, Status, new_client_token
+from .models import (
+    Article,
+    Letter,
+    Status,
+    new_client_token,
+    publication_dates,
+    published_days,
+)
 
 THANKS_SALT = "letters.thanks"
 
@@ -172,18 +178,38 @@ def confirm(request, token):
 # --- publication: the letters page ---
 
 
+# The letters page is paged by day; a page number past this is refused, not computed.
+LAST_PAGE = 1000
+
+
 def letters_page(request):
-    """The latest published editions, newest first, each with its letters in order."""
-    editions = Edition.objects.published().with_published_letters().order_by("-date")
-    page = Paginator(editions, settings.LETTERS_EDITIONS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "letters/letters_page.html", {"page": page, "editions": page})
+    """The latest days with letters published, newest first: each day's edition with its
+    letters in order, and the letters published on their own that day."""
+    page = request.GET.get("page", "1")
+    number = int(page) if page.isdigit() else 0
+    if not 1 <= number <= LAST_PAGE:
+        raise Http404("No such page of letters.")
+    dates, earlier = publication_dates(number, settings.LETTERS_EDITIONS_PER_PAGE)
+    if not dates and number > 1:
+        raise Http404("No such page of letters.")
+    context = {
+        "days": published_days(dates),
+        "earlier_page": number + 1 if earlier else None,
+        "later_page": number - 1 if number > 1 else None,
+    }
+    return render(request, "letters/letters_page.html", context)
 
 
 def edition(request, date):
+    """One day of the letters page: its published edition and the letters published on their
+    own that day (a draft edition is not shown: staff preview it from the admin)."""
     try:
         day = datetime.date.fromisoformat(date)
     except ValueError:
-        raise Http404("No edition on that date.") from None
-    editions = Edition.objects.published().with_published_letters()
-    edition = get_object_or_404(editions, date=day)
-    return render(request, "letters/edition.html", {"edition": edition})
+        raise Http404("No letters on that date.") from None
+    (found,) = published_days([day])
+    if found.edition is None and not found.letters:
+        raise Http404("No letters on that date.")
+    return render(
+        request, "letters/edition.html", {"day": found, "date": day, "edition": found.edition}
+    )

@@ -245,6 +245,8 @@ LETTERS_CLOSE_AFTER_DAYS = env_int("LETTERS_CLOSE_AFTER_DAYS", 0, minimum=0)
 LETTERS_ASK_WRITER_BEFORE_PUBLISHING = env_bool("LETTERS_ASK_WRITER_BEFORE_PUBLISHING", False)
 # Editions per page on the public letters page.
 LETTERS_EDITIONS_PER_PAGE = env_int("LETTERS_EDITIONS_PER_PAGE", 5, minimum=1)
+# The edition builder counts an edition's words against the space on the page.
+LETTERS_EDITION_WORD_BUDGET = env_int("LETTERS_EDITION_WORD_BUDGET", 1200, minimum=1)
 # The length editors aim for: longer letters are flagged on the desk (the form refuses only
 # LETTERS_WORD_LIMIT; email letters are never refused for length).
 LETTERS_SOFT_WORD_LIMIT = env_int("LETTERS_SOFT_WORD_LIMIT", LETTERS_WORD_LIMIT, minimum=1)

@@ -22,6 +22,7 @@ from django.utils.html import format_html, format_html_join
 from .. import moderation
 from ..moderation.erasure import deletion_summary, erasure_preview
 from .actions import SHOWN_STATUS, AssignForm, PublishForm, RejectForm, ask, run_on_each
+from .editions import add_to_edition
 from .letter_page import LetterEditForm, flag_badges, letter_page_context
 from .queue import ArticleFilter, CappedCountPaginator, FlagFilter, QueueChangeList, StatusFilter
 
@@ -64,6 +65,7 @@ class LetterAdmin(admin.ModelAdmin):
         "unpublish_letters",
         "withdraw_letters",
         "assign_letters",
+        add_to_edition,
         "export_writer_data",
         "erase_writer_data",
     ]
@@ -85,6 +87,9 @@ class LetterAdmin(admin.ModelAdmin):
 
     def has_publish_permission(self, request):
         return request.user.has_perm(moderation.PERMISSIONS["publish"])
+
+    def has_arrange_edition_permission(self, request):
+        return moderation.can(request.user, "arrange_edition")
 
     def has_export_permission(self, request):
         return request.user.has_perm(moderation.PERMISSIONS["export"])

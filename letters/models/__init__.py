@@ -11,7 +11,17 @@ feeds.py     ArticleFeed: the publication's article feeds and how their last fet
 """
 
 from .articles import Article, ArticleQuerySet
-from .editions import Edition, EditionEvent, EditionLetter, EditionQuerySet
+from .editions import (
+    Edition,
+    EditionEvent,
+    EditionLetter,
+    EditionQuerySet,
+    PublishedDay,
+    place_in_editions,
+    publication_dates,
+    published_days,
+    published_outside_editions,
+)
 from .erasures import WriterErasure
 from .feeds import ArticleFeed, FeedStatus
 from .inbound import (
@@ -46,6 +56,11 @@ from .status import (
 )
 
 __all__ = [
+    "PublishedDay",
+    "place_in_editions",
+    "publication_dates",
+    "published_days",
+    "published_outside_editions",
     "AWAITING_DECISION",
     "FLAGS",
     "PUBLISHABLE",

@@ -1,8 +1,13 @@
-"""Editions of the letters page: the letters an editor chose, in order, and their history."""
+"""Editions of the letters page: the letters an editor chose, in order, and their history;
+and the days of the letters page (an edition, letters published on their own, or both)."""
+
+import datetime
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
@@ -23,9 +28,16 @@ class EditionQuerySet(models.QuerySet):
         """Each edition with `published_entries`: its still-published letters, lead first then
         in the editor's order, fetched in one query for all the editions (no phone, address
         or email loaded)."""
+        return self._with_entries(EditionLetter.objects.filter(letter__status=Status.PUBLISHED))
+
+    def with_entries_to_preview(self):
+        """Each edition with `published_entries` as they will be once it is published: every
+        letter in it, whatever its status now (the staff preview of a draft)."""
+        return self._with_entries(EditionLetter.objects.all())
+
+    def _with_entries(self, entries):
         entries = (
-            EditionLetter.objects.filter(letter__status=Status.PUBLISHED)
-            .select_related("letter", "letter__article")
+            entries.select_related("letter", "letter__article")
             .only(
                 "edition_id",
                 "position",
@@ -136,3 +148,115 @@ class EditionEvent(AuditEvent):
 
     def __str__(self):
         return f"{self.action}: {self.from_status or '-'} -> {self.to_status or '-'}"
+
+
+def place_in_editions(letters):
+    """Give each of `letters` (published) its place in its latest published edition, as
+    LetterQuerySet.in_publication_order annotates it: `edition_headline`, `is_lead` and
+    `edition_position` (None outside an edition). One query for all of them, however many."""
+    entries = (
+        EditionLetter.objects.filter(
+            letter__in=[letter.pk for letter in letters], edition__status=EditionStatus.PUBLISHED
+        )
+        .order_by("edition__date", "edition_id")
+        .values_list("letter_id", "headline", "is_lead", "position")
+    )
+    places = {letter_id: place for letter_id, *place in entries}  # the latest edition wins
+    for letter in letters:
+        headline, is_lead, position = places.get(letter.pk, ("", False, None))
+        letter.edition_headline = headline
+        letter.is_lead = is_lead
+        letter.edition_position = position
+    return letters
+
+
+# --- The letters page, day by day -----------------------------------------------------------
+
+
+def published_outside_editions():
+    """Published letters in no published edition: those published on their own ("Publish
+    now" or a schedule from the queue), or before their edition was."""
+    in_edition = EditionLetter.objects.filter(
+        letter=OuterRef("pk"), edition__status=EditionStatus.PUBLISHED
+    )
+    return Letter.objects.published().filter(~Exists(in_edition))
+
+
+@dataclass
+class PublishedDay:
+    """One day of the letters page: its published edition (or None) and the letters published
+    that day outside any edition, oldest first."""
+
+    date: datetime.date
+    edition: Edition | None = None
+    letters: list = field(default_factory=list)
+
+    def get_absolute_url(self):
+        return reverse("letters:edition", kwargs={"date": self.date.isoformat()})
+
+
+def publication_dates(page, per_page):
+    """One page of the letters page's dates, newest first: (dates, whether earlier ones exist).
+    A date has a published edition, letters published on their own, or both.
+
+    Two queries whose cost grows with the page number, not with the desk's history: the
+    editions' dates come from their index, and letters on their own are looked for only back to
+    the oldest edition date the page could reach (older days would come after it)."""
+    wanted = page * per_page
+    editions = list(
+        Edition.objects.published().order_by("-date").values_list("date", flat=True)[: wanted + 1]
+    )
+    loose = published_outside_editions()
+    if len(editions) > wanted:
+        start = datetime.datetime.combine(
+            editions[-1], datetime.time.min, timezone.get_current_timezone()
+        )
+        loose = loose.filter(published_at__gte=start)
+    loose_days = (
+        loose.annotate(day=TruncDate("published_at", tzinfo=timezone.get_current_timezone()))
+        .values_list("day", flat=True)
+        .order_by()
+        .distinct()
+    )
+    days = sorted({*editions, *loose_days}, reverse=True)
+    return days[(page - 1) * per_page : wanted], len(days) > wanted
+
+
+def published_days(dates):
+    """A PublishedDay for each of `dates` (newest first): their editions with their published
+    letters in order, and the letters published outside an edition. Three queries however many
+    days and letters."""
+    editions = {
+        edition.date: edition
+        for edition in Edition.objects.published().with_published_letters().filter(date__in=dates)
+    }
+    days = {date: PublishedDay(date, editions.get(date)) for date in dates}
+    if dates:
+        zone = timezone.get_current_timezone()
+        start = datetime.datetime.combine(min(dates), datetime.time.min, zone)
+        end = datetime.datetime.combine(max(dates), datetime.time.min, zone) + datetime.timedelta(
+            days=1
+        )
+        loose = (
+            published_outside_editions()
+            .filter(published_at__gte=start, published_at__lt=end)
+            .select_related("article")
+            .only(
+                "id",
+                "headline",
+                "body",
+                "edited_body",
+                "name",
+                "town",
+                "published_at",
+                "article_id",
+                "article__slug",
+                "article__headline",
+            )
+            .order_by("published_at", "id")
+        )
+        for letter in loose:
+            day = days.get(timezone.localtime(letter.published_at, zone).date())
+            if day is not None:
+                day.letters.append(letter)
+    return [days[date] for date in sorted(days, reverse=True)]

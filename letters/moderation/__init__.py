@@ -8,6 +8,7 @@ rules.py        transition, record, permissions, the errors
 arrivals.py     submit, confirm, receive by email, follow-ups
 decisions.py    shortlist, approve, reject, spam, reconsider, withdraw, expire, assign
 editing.py      the version to publish, notes
+editions.py     assemble an edition: create, add and remove letters, order, headlines
 publication.py  publish and schedule letters and editions, publish_due
 screening.py    suspect content (links, spam phrases) and the publisher's spam service
 erasure.py      a writer's data: export, erasure at their request, deleting a letter
@@ -34,9 +35,19 @@ from .decisions import (
     withdraw,
 )
 from .editing import EditConflict, add_note, edit_text, text_version
+from .editions import (
+    EditionChanged,
+    EditionNotDraft,
+    add_to_edition,
+    arrange_edition,
+    create_edition,
+    remove_from_edition,
+)
 from .erasure import delete_letter, erase_writer
 from .publication import (
     EditionNotReady,
+    PublicationPlan,
+    publication_plan,
     publish,
     publish_due,
     publish_edition,
@@ -63,11 +74,18 @@ __all__ = [
     "FOLLOW_UP",
     "PERMISSIONS",
     "EditConflict",
+    "EditionChanged",
+    "EditionNotDraft",
     "EditionNotReady",
     "NotPermitted",
+    "PublicationPlan",
     "StaleDecision",
     "TransitionNotAllowed",
     "add_note",
+    "add_to_edition",
+    "arrange_edition",
+    "create_edition",
+    "remove_from_edition",
     "approve",
     "assign_to_article",
     "can",
@@ -82,6 +100,7 @@ __all__ = [
     "expire_undecided",
     "export_writer",
     "mark_spam",
+    "publication_plan",
     "publish",
     "publish_due",
     "publish_edition",

@@ -6,6 +6,8 @@ recorded as an EditionEvent.
 """
 
 import logging
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 from django.conf import settings
 from django.db import transaction
@@ -122,15 +124,23 @@ def _lock_edition(edition_id):
 def _ready_letters(edition):
     """The edition's letters; raises EditionNotReady if it has none or any is not approved."""
     letters = [entry.letter for entry in edition.entries.select_related("letter")]
+    problem = _not_ready(letters)
+    if problem:
+        raise EditionNotReady(edition, problem)
+    return letters
+
+
+def _not_ready(letters):
+    """Why these letters cannot be published as an edition, or "" if they can."""
     if not letters:
-        raise EditionNotReady(edition, "it has no letters.")
+        return "it has no letters."
     unready = [letter for letter in letters if letter.status not in PUBLISHABLE]
     if unready:
         named = "; ".join(
             f"{letter.signature} ({Status(letter.status).label.lower()})" for letter in unready
         )
-        raise EditionNotReady(edition, f"these letters are not approved: {named}.")
-    return letters
+        return f"these letters are not approved: {named}."
+    return ""
 
 
 def _set_edition_status(edition, status, action, *, actor=None, actor_label="", note="", **more):
@@ -142,6 +152,40 @@ def _set_edition_status(edition, status, action, *, actor=None, actor_label="", 
     edition.save(update_fields=["status", *more])
     record_edition(
         edition, action, from_status=from_status, actor=actor, actor_label=actor_label, note=note
+    )
+
+
+@dataclass
+class PublicationPlan:
+    """What publishing an edition will do, for the editor to confirm: which letters go out,
+    whose writers are told (a letter published before was told then), which writers are sent
+    the edited version first (LETTERS_ASK_WRITER_BEFORE_PUBLISHING, when scheduling), and what
+    stops it (EditionNotReady's reason, "" if nothing)."""
+
+    letters: list = dataclass_field(default_factory=list)
+    notified: list = dataclass_field(default_factory=list)
+    sent_edited_version: list = dataclass_field(default_factory=list)
+    problem: str = ""
+
+
+def publication_plan(edition):
+    """The PublicationPlan for `edition` as it stands (read only, one query)."""
+    entries = edition.entries.select_related("letter").order_by("-is_lead", "position", "id")
+    letters = []
+    for entry in entries:
+        entry.letter.edition_headline = entry.headline  # Letter.published_headline reads it
+        letters.append(entry.letter)
+    problem = _not_ready(letters)
+    ask_first = settings.LETTERS_ASK_WRITER_BEFORE_PUBLISHING
+    return PublicationPlan(
+        letters=letters,
+        notified=[letter for letter in letters if letter.status == Status.APPROVED],
+        sent_edited_version=[
+            letter
+            for letter in letters
+            if ask_first and letter.status == Status.APPROVED and letter.was_edited
+        ],
+        problem=str(EditionNotReady(edition, problem)) if problem else "",
     )
 
 

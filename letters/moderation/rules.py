@@ -78,6 +78,9 @@ PERMISSIONS = {
     "add_note": "letters.add_note",
     "publish": "letters.publish_letter",
     "unpublish": "letters.publish_letter",
+    # Editions of the letters page (letters.moderation.editions).
+    "create_edition": "letters.add_edition",
+    "arrange_edition": "letters.change_edition",
     "process_again": "letters.process_inboundemail",
     # A writer's personal data (letters.moderation.erasure).
     "export": "letters.export_writer",

@@ -1,11 +1,10 @@
-"""Editions in the admin: assembled with inline rows, published or scheduled by actions."""
+"""Editions in the admin: the list's actions. The edition builder's own page and the queue's
+"Add to edition…" are tested in test_admin_edition_builder.py."""
 
 import datetime
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -25,45 +24,23 @@ def staff(*perms):
     return user
 
 
-def edition_form(letter, **overrides):
-    data = {
-        "title": "Weekend letters",
-        "date": "2026-07-04",
-        "publish_at_0": "",
-        "publish_at_1": "",
-        "entries-TOTAL_FORMS": "1",
-        "entries-INITIAL_FORMS": "0",
-        "entries-MIN_NUM_FORMS": "0",
-        "entries-MAX_NUM_FORMS": "1000",
-        "entries-0-letter": str(letter.pk),
-        "entries-0-position": "1",
-        "entries-0-headline": "Too little, too late",
-        "entries-0-is_lead": "on",
-    }
-    data.update(overrides)
-    return data
+def test_a_new_edition_is_made_with_its_date_and_title_and_no_letter_picker(
+    admin_client, admin_user
+):
+    page = admin_client.get("/admin/letters/edition/add/").content.decode()
+    response = admin_client.post(
+        "/admin/letters/edition/add/",
+        {"title": "Weekend letters", "date": "2026-07-04", "publish_at_0": "", "publish_at_1": ""},
+    )
 
-
-def test_an_editor_assembles_an_edition_from_approved_letters(admin_client, admin_user):
-    letter = make_approved_letter()
-
-    response = admin_client.post("/admin/letters/edition/add/", edition_form(letter))
-
+    assert "entries-0-letter" not in page  # letters come from the queue's "Add to edition…"
     assert response.status_code == 302, response.content.decode()[:3000]
     edition = Edition.objects.get()
-    entry = edition.entries.get()
-    assert (entry.letter, entry.headline, entry.is_lead) == (letter, "Too little, too late", True)
-    assert (edition.status, edition.created_by) == (EditionStatus.DRAFT, admin_user)
-
-
-def test_only_approved_or_published_letters_can_be_chosen(admin_client):
-    received = make_letter(status=Status.RECEIVED)
-
-    response = admin_client.post("/admin/letters/edition/add/", edition_form(received))
-
-    assert response.status_code == 200
-    assert "Select a valid choice" in response.content.decode()
-    assert not Edition.objects.exists()
+    assert (edition.title, edition.status, edition.created_by) == (
+        "Weekend letters",
+        EditionStatus.DRAFT,
+        admin_user,
+    )
 
 
 def test_the_publish_now_action_publishes_the_edition_and_its_letters(admin_client):
@@ -110,17 +87,6 @@ def test_staff_without_the_publish_permission_cannot_publish(client):
     assert "Publish now" not in page
     edition.refresh_from_db()
     assert edition.status == EditionStatus.DRAFT
-
-
-def test_the_edition_page_reads_the_letter_choices_once_however_many_rows(admin_client):
-    def letter_queries(rows):
-        edition = make_edition([make_approved_letter() for _ in range(rows)])
-        with CaptureQueriesContext(connection) as queries:
-            response = admin_client.get(f"/admin/letters/edition/{edition.pk}/change/")
-        assert response.status_code == 200
-        return sum('FROM "letters_letter"' in q["sql"] for q in queries.captured_queries)
-
-    assert letter_queries(1) == letter_queries(6) <= 2
 
 
 def test_the_edition_page_shows_who_scheduled_and_cancelled_it(admin_client, admin_user):

@@ -59,9 +59,9 @@ def page():
             "Debian's chromium is not installed (apt-get install chromium); "
             "the browser test needs /usr/bin/chromium."
         )
-    # Only this module's own screenshots: others (embed/) keep theirs, whatever the order.
+    # Only this file's own screenshots ("01-..."): other browser tests keep theirs.
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SCREENSHOTS.glob("*.png"):
+    for old in SCREENSHOTS.glob("[0-9][0-9]-*.png"):
         old.unlink()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -242,24 +242,29 @@ def editor_approves(page, letter):
 
 
 def editor_publishes_todays_edition(page, site, letter):
-    """The editor builds today's edition with the letter as its lead, saves it, and runs
-    Publish now. Checks: the edition is added, then reported published."""
+    """The editor adds the letter to a new edition for today from the queue's approved letters
+    ("Add to edition…"), gives it a headline on the edition page, and publishes it with
+    "Publish now…" and its confirmation. Checks: the letter is added, leads, and the edition is
+    reported published."""
     today = timezone.localdate()
-    page.goto(site + "/admin/letters/edition/add/")
-    page.fill("input[name=title]", "Letters on Ukraine")
-    page.fill("input[name=date]", today.strftime("%d/%m/%Y"))
-    page.select_option("select[name=entries-0-letter]", value=str(letter.pk))
-    page.fill("input[name=entries-0-position]", "1")
-    page.fill("input[name=entries-0-headline]", "Decide now, or admit we will not help")
-    page.check("input[name=entries-0-is_lead]")
-    shot(page, "07-editor-assembles-edition")
-    page.click("input[name=_save]")
-    page.wait_for_selector("text=was added successfully")
-
-    page.check("input[name=_selected_action]")
-    page.select_option("select[name=action]", label="Publish now")
+    page.goto(site + "/admin/letters/letter/?status=approved")
+    page.check(f"input[name=_selected_action][value='{letter.pk}']")
+    page.select_option("select[name=action]", label="Add to edition…")
     page.click("button[name=index]")
-    page.wait_for_selector("text=1 edition(s) published.")
+    page.fill("input[name=date]", today.isoformat())
+    page.fill("input[name=title]", "Letters on Ukraine")
+    page.click("input[name=apply]")
+    page.wait_for_selector("text=Added 1 letter to")
+    page.click("ul.messagelist >> text=Letters on Ukraine")
+    page.fill(f"input[name=headline_{letter.pk}]", "Decide now, or admit we will not help")
+    shot(page, "07-editor-assembles-edition")
+    page.click("input[name=_continue]")
+    page.wait_for_selector("text=was changed successfully")
+
+    page.click("text=Publish now…")
+    page.wait_for_selector("text=will go on the site")
+    page.click("input[name=confirm]")
+    page.wait_for_selector("text=1 letter, 1 writer told")
     shot(page, "08-editor-publishes-edition")
 
 

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from letters import moderation
 from letters.models import Status
 
-from .factories import make_approved_letter, make_article
+from .factories import make_approved_letter, make_article, make_edition
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("enqueued")]  # no broker
 
@@ -107,3 +107,46 @@ def test_the_feeds_run_the_same_number_of_queries_with_ten_times_the_letters(cli
         published(make_article())
 
     assert counts() == small
+
+
+def test_a_letter_in_an_edition_carries_the_editions_headline_in_the_feed(client):
+    letter = make_approved_letter(name="Jane Smith", headline="")
+    edition = make_edition([letter], lead=letter)
+    edition.entries.update(headline="Stop negotiating with ourselves")
+    moderation.publish_edition(edition.pk)
+    on_its_own = published(make_article(), name="Solo Writer", headline="")
+
+    _, items = entries(client, "/letters/feed/")
+
+    titles = {i.find(f"{ATOM}author/{ATOM}name").text: i.find(f"{ATOM}title").text for i in items}
+    assert titles["Jane Smith, Hexham"] == "Stop negotiating with ourselves"
+    assert titles[on_its_own.signature] == "Letter from Solo Writer, Hexham"
+
+
+def test_an_editions_letters_come_lead_first_then_in_the_editors_order(client):
+    first, lead, third = (make_approved_letter(name=n) for n in ("First", "Leader", "Third"))
+    edition = make_edition([first, lead, third], lead=lead)
+    moderation.publish_edition(edition.pk)
+
+    _, items = entries(client, "/letters/feed/")
+
+    assert [i.find(f"{ATOM}author/{ATOM}name").text for i in items] == [
+        "Leader, Hexham",
+        "First, Hexham",
+        "Third, Hexham",
+    ]
+
+
+def test_a_feed_cut_inside_an_edition_keeps_its_lead_and_order(client, monkeypatch):
+    monkeypatch.setattr("letters.feeds.FEED_LENGTH", 2)
+    published(make_article(), name="Older Solo")
+    lead, second, third = (make_approved_letter(name=n) for n in ("Leader", "Second", "Third"))
+    edition = make_edition([second, third, lead], lead=lead)  # the lead has the lowest id
+    moderation.publish_edition(edition.pk)
+
+    _, items = entries(client, "/letters/feed/")
+
+    assert [i.find(f"{ATOM}author/{ATOM}name").text for i in items] == [
+        "Leader, Hexham",
+        "Second, Hexham",
+    ]

@@ -13,6 +13,7 @@ from letters.models import TRANSITIONS, Letter, LetterEvent, Note, Reply, Status
 from letters.tests.factories import (
     editor,
     make_article,
+    make_edition,
     make_letter,
     make_user,
     rejection_template,
@@ -161,6 +162,9 @@ def attempt(operation, letter, actor):
         "add_note": lambda: moderation.add_note(letter.pk, "Check the phone.", actor=actor),
         "publish": lambda: moderation.publish(letter.pk, actor=actor),
         "unpublish": lambda: moderation.unpublish(letter.pk, actor=actor),
+        "arrange_edition": lambda: moderation.add_to_edition(
+            make_edition().pk, [letter.pk], actor=actor
+        ),
     }
     return calls[operation]()
 
@@ -175,9 +179,9 @@ def start_status(operation):
 
 # The operations on a letter (process_again acts on inbound email: see test_admin_intake.py;
 # a writer's export and erasure, and deleting a letter, leave no letter to look at: see
-# test_writers.py).
+# test_writers.py; creating an edition acts on no letter: see test_moderation_editions.py).
 LETTER_OPERATIONS = sorted(
-    set(moderation.PERMISSIONS) - {"process_again", "export", "erase", "delete"}
+    set(moderation.PERMISSIONS) - {"process_again", "export", "erase", "delete", "create_edition"}
 )
 
 

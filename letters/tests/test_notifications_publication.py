@@ -6,7 +6,14 @@ import pytest
 from django.utils import timezone
 
 from letters import moderation, notifications, tasks
-from letters.models import Notification, NotificationKind, ReplyKind, ReplyTemplate, Status
+from letters.models import (
+    Letter,
+    Notification,
+    NotificationKind,
+    ReplyKind,
+    ReplyTemplate,
+    Status,
+)
 
 from .factories import make_approved_letter, make_article, make_edition, make_letter
 
@@ -150,3 +157,17 @@ def test_the_publication_notice_uses_the_template_editors_keep_in_the_admin(mail
     [message] = mailoutbox
     assert message.subject == f"{letter.name}, you are in Reaction"
     assert message.body == "Read it here: " + settings.SITE_URL + letter.get_absolute_url()
+
+
+def test_a_letter_with_no_article_published_on_its_own_is_linked_to_its_day(
+    mailoutbox, settings, enqueued, client
+):
+    settings.SITE_URL = "https://letters.example"
+    letter = make_approved_letter(article=None)
+    moderation.publish(letter.pk)
+    day = timezone.localdate(Letter.objects.get(pk=letter.pk).published_at).isoformat()
+
+    notifications.notify_publication(letter.pk)
+
+    assert f"https://letters.example/letters/{day}/#letter-{letter.pk}" in mailoutbox[0].body
+    assert f'id="letter-{letter.pk}"' in client.get(f"/letters/{day}/").content.decode()

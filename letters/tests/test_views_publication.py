@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from letters import moderation
-from letters.models import EditionStatus, Status
+from letters.models import EditionStatus, Letter, Status
 
 from .factories import make_approved_letter, make_article, make_edition, make_letter
 
@@ -206,3 +206,111 @@ def test_the_letters_page_runs_the_same_number_of_queries_with_ten_times_the_let
 
     assert queries_for(client, reverse("letters:letters_page")) == small_count
     assert queries_for(client, "/letters/?page=2") == small_count
+
+
+# --- Letters published outside an edition: on the letters page for their date -----------------
+
+
+def published_on_its_own(name, at, **fields):
+    letter = make_approved_letter(name=name, **fields)
+    moderation.publish(letter.pk)
+    Letter.objects.filter(pk=letter.pk).update(published_at=at)
+    return letter
+
+
+def local(year, month, day, hour=12):
+    return timezone.make_aware(datetime.datetime(year, month, day, hour))
+
+
+def test_a_letter_published_on_its_own_is_on_the_letters_page_under_its_date(client):
+    published_on_its_own("Solo Writer", local(2026, 6, 10), headline="On my own")
+    published_edition([make_approved_letter(name="Edition Writer")], date=datetime.date(2026, 6, 9))
+
+    page = client.get(reverse("letters:letters_page")).content.decode()
+
+    assert "Solo Writer, Hexham" in page and "On my own" in page
+    assert page.index("Wednesday 10 June 2026") < page.index("Solo Writer")
+    assert page.index("Solo Writer") < page.index("9 June 2026") < page.index("Edition Writer")
+    assert 'href="/letters/2026-06-10/"' in page
+
+
+def test_a_letter_on_its_own_and_an_edition_on_the_same_day_share_it(client):
+    published_edition([make_approved_letter(name="Edition Writer")], date=datetime.date(2026, 6, 9))
+    published_on_its_own("Solo Writer", local(2026, 6, 9, hour=18))
+
+    page = client.get("/letters/2026-06-09/").content.decode()
+
+    assert (
+        page.index("Edition Writer")
+        < page.index("Also published on 9 June")
+        < page.index("Solo Writer")
+    )
+
+
+def test_a_days_page_is_found_for_a_letter_published_on_its_own(client):
+    published_on_its_own("Solo Writer", local(2026, 6, 10, hour=23))
+
+    assert "Solo Writer" in client.get("/letters/2026-06-10/").content.decode()
+    assert client.get("/letters/2026-06-11/").status_code == 404
+
+
+def test_a_letter_in_a_published_edition_is_not_shown_again_on_its_own(client):
+    letter = make_approved_letter(name="Once Only")
+    moderation.publish(letter.pk)
+    published_edition([letter], date=timezone.localdate())
+
+    page = client.get(reverse("letters:letters_page")).content.decode()
+
+    assert page.count("Once Only, Hexham") == 1
+
+
+def test_the_letters_page_is_paginated_by_day_counting_days_with_letters_on_their_own(
+    client, settings
+):
+    settings.LETTERS_EDITIONS_PER_PAGE = 2
+    published_edition([make_approved_letter(name="Writer Day1")], date=datetime.date(2026, 4, 1))
+    published_on_its_own("Writer Day2", local(2026, 4, 2))
+    published_on_its_own("Writer Day3", local(2026, 4, 3))
+
+    first = client.get(reverse("letters:letters_page")).content.decode()
+    second = client.get(reverse("letters:letters_page") + "?page=2").content.decode()
+
+    assert "Writer Day3" in first and "Writer Day2" in first and "Writer Day1" not in first
+    assert "Writer Day1" in second and "Writer Day2" not in second
+
+
+def test_the_letters_page_runs_the_same_queries_with_ten_times_the_letters_on_their_own(client):
+    for day in range(1, 3):
+        published_on_its_own(f"Writer {day}", local(2026, 5, day))
+    small = queries_for(client, reverse("letters:letters_page"))
+    for day in range(3, 23):
+        published_on_its_own(f"Writer {day}", local(2026, 5, day))
+        published_on_its_own(f"Writer {day} bis", local(2026, 5, day, hour=15))
+
+    assert queries_for(client, reverse("letters:letters_page")) == small
+
+
+def test_letters_on_their_own_older_than_a_pages_editions_go_on_a_later_page(client, settings):
+    settings.LETTERS_EDITIONS_PER_PAGE = 2
+    published_on_its_own("Solo Early", local(2026, 4, 1))
+    for day in (3, 4):
+        published_edition(
+            [make_approved_letter(name=f"Edition {day}")], date=datetime.date(2026, 4, day)
+        )
+    published_on_its_own("Solo Late", local(2026, 4, 5))
+
+    first = client.get(reverse("letters:letters_page")).content.decode()
+    second = client.get(reverse("letters:letters_page") + "?page=2").content.decode()
+
+    assert "Solo Late" in first and "Edition 4" in first
+    assert "Edition 3" not in first and "Solo Early" not in first
+    assert "Edition 3" in second and "Solo Early" in second
+    assert 'href="?page=2"' in first and 'href="?page=1"' in second
+    assert 'href="?page=3"' not in second
+
+
+@pytest.mark.parametrize("page", ["0", "abc", "-1", "99", "1001"])
+def test_a_page_of_letters_that_does_not_exist_is_not_found(client, page):
+    published_on_its_own("Solo Writer", local(2026, 4, 1))
+
+    assert client.get(reverse("letters:letters_page") + f"?page={page}").status_code == 404
