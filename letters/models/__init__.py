@@ -30,6 +30,7 @@ from .letters import (
     count_words,
     fingerprint,
     new_client_token,
+    resubmission_key,
 )
 from .replies import Notification, NotificationKind, Reply, ReplyKind, ReplyTemplate
 from .status import (
@@ -79,4 +80,5 @@ __all__ = [
     "count_words",
     "fingerprint",
     "new_client_token",
+    "resubmission_key",
 ]

@@ -6,7 +6,8 @@ and starts follow-up work after commit (letters.jobs). All are safe to run twice
 
 rules.py        transition, record, permissions, the errors
 arrivals.py     submit, confirm, receive by email, follow-ups
-decisions.py    shortlist, approve, reject, spam, reconsider, withdraw, expire, assign
+decisions.py    shortlist, approve, reject, spam, reconsider, withdraw (also by the writer),
+                expire, assign
 editing.py      the version to publish, notes
 publication.py  publish and schedule letters and editions, publish_due
 screening.py    suspect content (links, spam phrases) and the publisher's spam service
@@ -22,6 +23,7 @@ from .arrivals import (
     submit,
 )
 from .decisions import (
+    WITHDRAWABLE_BY_WRITER,
     approve,
     assign_to_article,
     expire,
@@ -32,6 +34,7 @@ from .decisions import (
     reject,
     shortlist,
     withdraw,
+    withdraw_by_writer,
 )
 from .editing import EditConflict, add_note, edit_text, text_version
 from .erasure import delete_letter, erase_writer
@@ -62,6 +65,7 @@ from .writer_data import export_writer
 __all__ = [
     "FOLLOW_UP",
     "PERMISSIONS",
+    "WITHDRAWABLE_BY_WRITER",
     "EditConflict",
     "EditionNotReady",
     "NotPermitted",
@@ -102,4 +106,5 @@ __all__ = [
     "unpublish",
     "unschedule_edition",
     "withdraw",
+    "withdraw_by_writer",
 ]

@@ -37,7 +37,7 @@ def test_submitting_enqueues_the_confirmation_task_on_commit(
     apply_async.assert_called_once_with(args=(letter.pk,))
 
 
-def test_confirmation_email_goes_to_the_writer_with_one_link(
+def test_confirmation_email_goes_to_the_writer_with_the_confirm_link_then_the_status_link(
     client, article, mailoutbox, settings, django_capture_on_commit_callbacks
 ):
     settings.SITE_URL = "https://letters.reaction.life"
@@ -46,8 +46,10 @@ def test_confirmation_email_goes_to_the_writer_with_one_link(
     assert message.to == ["jane@example.com"]
     assert message.subject == "Please confirm your letter to Reaction"
     assert message.extra_headers["Auto-Submitted"] == "auto-generated"
-    desk_links = [u for u in links_in(message) if u.startswith(settings.SITE_URL)]
-    assert desk_links == [notifications.confirmation_url(letter)]
+    confirm_link, status_link = [u for u in links_in(message) if u.startswith(settings.SITE_URL)]
+    assert confirm_link == notifications.confirmation_url(letter)
+    status_token = status_link.removesuffix("/").rpartition("/")[2]
+    assert notifications.letter_id_from_status_token(status_token) == letter.pk
     assert letter.body.replace("\r\n", "\n") in message.body.replace("\r\n", "\n")
 
 
