@@ -215,3 +215,29 @@ def test_a_letter_withdrawn_before_the_task_ran_is_sent_no_confirmation_email(ar
     letter = make_letter(article=article, status=Status.WITHDRAWN)
     assert notifications.send_confirmation(letter.pk) is False
     assert mailoutbox == []
+
+
+@pytest.mark.parametrize(
+    ("ask_first", "said", "not_said"),
+    [
+        (False, "If we publish yours, we will email you a link", "in touch first"),
+        (True, "If we choose yours for publication we will be in touch first", "a link to it"),
+    ],
+)
+def test_the_confirmation_and_thank_you_promise_only_what_the_settings_do(
+    client,
+    article,
+    mailoutbox,
+    settings,
+    django_capture_on_commit_callbacks,
+    ask_first,
+    said,
+    not_said,
+):
+    settings.LETTERS_ASK_WRITER_BEFORE_PUBLISHING = ask_first
+    post_letter(client, article, django_capture_on_commit_callbacks)
+    body = " ".join(mailoutbox[0].body.split())
+    assert said in body
+    assert not_said not in body
+    thanks = client.post(article.get_absolute_url(), form_data(), follow=True).text
+    assert ("we will be in touch before it runs" in thanks) is ask_first
