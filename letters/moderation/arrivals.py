@@ -46,7 +46,7 @@ def submit(*, article, actor_label="writer", **fields):
     # Insert first and look for the earlier letter only when a unique column refuses the row:
     # a repeat is rare, and a lookup before every insert would cost every letter. The second
     # attempt follows the retiring of a stale key (an old or withdrawn letter's).
-    for _attempt in range(3):
+    for attempt in range(3):
         try:
             with transaction.atomic():
                 letter.save()
@@ -56,9 +56,9 @@ def submit(*, article, actor_label="writer", **fields):
             if existing is not None:
                 existing.joined_earlier = True
                 return existing
+            if attempt == 2:
+                raise  # not a repeat after all: the original error
             letter.pk = None
-    else:
-        raise IntegrityError(f"Letter {key[:12]}... could not be stored")
     record(letter, "submitted", actor_label=actor_label, to_status=Status.UNCONFIRMED)
     jobs.enqueue(jobs.SEND_CONFIRMATION, letter.pk)
     if settings.LETTERS_SPAM_CHECK:
