@@ -208,10 +208,20 @@ def confirm(request, token):
     letter = get_object_or_404(Letter.objects.select_related("article"), pk=letter_id)
     if request.method == "POST":
         letter, changed = moderation.confirm(letter.pk)
-        return render(request, "letters/confirmed.html", {"letter": letter, "already": not changed})
+        return _confirmed(request, letter, already=not changed)
     if letter.status != Status.UNCONFIRMED:
-        return render(request, "letters/confirmed.html", {"letter": letter, "already": True})
+        return _confirmed(request, letter, already=True)
     return render(request, "letters/confirm.html", {"letter": letter})
+
+
+def _confirmed(request, letter, *, already):
+    context = {
+        "letter": letter,
+        "already": already,
+        "status_url": notifications.status_url(letter),
+        **notifications.promises(),
+    }
+    return render(request, "letters/confirmed.html", context)
 
 
 # --- publication: the letters page ---

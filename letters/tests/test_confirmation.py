@@ -241,3 +241,9 @@ def test_the_confirmation_and_thank_you_promise_only_what_the_settings_do(
     assert not_said not in body
     thanks = client.post(article.get_absolute_url(), form_data(), follow=True).text
     assert ("we will be in touch before it runs" in thanks) is ask_first
+    letter = Letter.objects.get()
+    confirmed = client.post(notifications.confirmation_url(letter).removeprefix(settings.SITE_URL))
+    page = " ".join(confirmed.text.split())
+    assert said in page
+    assert not_said not in page
+    assert "/letters/status/" in page

@@ -134,3 +134,15 @@ def test_two_posts_of_the_same_text_at_once_make_one_letter(article):
     assert second_waited, "the second insert waits on the first's unique key"
     assert Letter.objects.count() == 1
     assert LetterEvent.objects.filter(action="submitted").count() == 1
+
+
+def test_sent_again_after_confirming_the_writer_is_told_it_is_already_confirmed(
+    client, article, enqueued, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        send(client, article)
+        moderation.confirm(Letter.objects.get().pk)
+        response = client.post(article.get_absolute_url(), form_data(), follow=True)
+    assert "You have already confirmed this letter" in response.text
+    assert len(confirmations(enqueued)) == 1
+    assert Letter.objects.get().status == Status.RECEIVED
