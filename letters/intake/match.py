@@ -66,6 +66,7 @@ _LEAD_IN = re.compile(
 )
 # A headline quoted in the subject: 'Re: your article "Putin warns the West"'.
 _QUOTED = re.compile(r"[\"“«„]([^\"“”«»„]{1,300})[\"”»“]")
+_QUOTES = ('"', "“", "«", "„")
 _ELLIPSIS = ("…", "...")
 MAX_SUBJECT = 998  # RFC 5322's longest line
 MAX_SUBJECT_URLS = 5
@@ -256,6 +257,8 @@ def strip_subject_prefixes(subject: str) -> str:
 def urls_in_subject(subject: str) -> list[str]:
     """Article addresses pasted into a subject: words with a scheme, "www." or a host and a
     path ("reaction.life/articles/..."). At most MAX_SUBJECT_URLS, from the capped subject."""
+    if "/" not in subject[:MAX_SUBJECT]:
+        return []
     found = []
     for word in subject[:MAX_SUBJECT].split():
         word = word.strip("<>()[]\"'“”‘’.,;:!?")
@@ -280,7 +283,7 @@ def _subject_candidates(subject: str) -> list[tuple[str, bool]]:
     without_lead_in = _LEAD_IN.sub("", whole, count=1)
     if without_lead_in != whole:
         candidates.append((without_lead_in, cut))
-    quoted = _QUOTED.search(stripped)
+    quoted = _QUOTED.search(stripped) if any(q in stripped for q in _QUOTES) else None
     if quoted:
         text = quoted.group(1).strip()
         candidates.append((normalise_title(text), text.endswith(_ELLIPSIS)))
@@ -334,6 +337,13 @@ class ArticleIndex:
         self.headline_exact = {}
         for h, a in self.headlines:
             self.headline_exact.setdefault(h, a)
+        # Headlines of two words or more by their first word, with their rank in `headlines`:
+        # a subject is searched for the headlines starting at one of its words, not for all.
+        self.by_first_word: dict[str, list[tuple[int, str, ArticleRef]]] = {}
+        for rank, (h, a) in enumerate(self.headlines):
+            first, space, _rest = h.partition(" ")
+            if space:
+                self.by_first_word.setdefault(first, []).append((rank, h, a))
         # In alphabetical order, for the headlines a subject is the start of (a bisect away).
         self.headlines_sorted = sorted(self.headlines, key=lambda pair: pair[0])
         self.headline_keys = [h for h, _a in self.headlines_sorted]
@@ -386,12 +396,17 @@ class ArticleIndex:
             a = self.headline_exact.get(s)
             if a is not None:
                 return Match(a.id, "subject", 0.8)
-        # The headline inside the whole subject (one scan of the headlines).
-        padded = f" {candidates[0][0]} "
-        for h, art in self.headlines:
-            # a one-word headline must match exactly; longer ones may be contained
-            if " " in h and f" {h} " in padded:
-                return Match(art.id, "subject", 0.8)
+        # The longest headline inside the whole subject (a one-word headline must match
+        # exactly): only headlines starting with one of the subject's words are tried, each once.
+        whole = candidates[0][0]
+        padded = f" {whole} "
+        best = None
+        for word in set(whole.split()):
+            for rank, h, art in self.by_first_word.get(word, ()):
+                if (best is None or rank < best[0]) and f" {h} " in padded:
+                    best = (rank, art)
+        if best is not None:
+            return Match(best[1].id, "subject", 0.8)
         for s, cut in candidates:
             a = self.headline_starting(s, cut_word=cut)
             if a is not None:

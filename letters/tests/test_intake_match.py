@@ -240,3 +240,24 @@ def test_a_hostile_subject_is_matched_in_linear_time():
         index.by_urls(urls_in_subject(subject))
     assert time.perf_counter() - start < 0.1
     assert len(urls_in_subject("https://a.example/x " * 1_000)) == 5
+
+
+def test_the_longest_headline_inside_a_subject_wins():
+    short = ArticleRef(7, "smart-motorways", "Smart motorways", "", "")
+    index = ArticleIndex([short, *ARTICLES])
+    p = letter(subject="Re: Your view on the trouble with smart motorways, again")
+    assert index.match(p) == Match(4, "subject", 0.8)
+    assert index.match(letter(subject="Smart motorways again")) == Match(7, "subject", 0.8)
+
+
+def test_the_subject_step_stays_fast_with_thousands_of_headlines():
+    # Only the headlines starting with one of the subject's words are tried: not all 5,000.
+    articles = [
+        ArticleRef(i, f"a-{i}", f"Headline {i} about topic {i % 37}", "", "") for i in range(5000)
+    ]
+    index = ArticleIndex([*articles, PUTIN])
+    start = time.perf_counter()
+    for _ in range(200):
+        assert index.by_subject("Re: Putin warns the West").article_id == 5
+        assert index.by_subject("Re: the state of the nation, the economy and the weather") is None
+    assert time.perf_counter() - start < 0.1  # a scan of every headline takes seconds here
