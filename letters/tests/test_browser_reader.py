@@ -120,6 +120,9 @@ def test_back_and_send_again_makes_no_second_letter_and_the_writer_can_withdraw_
     page.goto(link)
     page.wait_for_selector("text=Waiting for your confirmation")
     shot(page, "02-status-page")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
+    shot(page, "02b-status-page-at-phone-width")
     page.check("#confirm-withdraw")
     page.click("#withdraw-form button[type=submit]")
     page.wait_for_selector("text=This letter has been withdrawn")
