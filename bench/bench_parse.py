@@ -193,7 +193,6 @@ def main() -> None:
     matching = [len(parsed) / timed(index.match, parsed) for _ in range(args.runs)]
     methods = Counter(index.match(p).method for p in parsed)
     auto = Counter(p.auto_reason or "letter" for p in parsed)
-    sources = Counter(p.body_source.split(":")[0] for p in parsed)
 
     print(
         f"parse_email (compat32):        median {statistics.median(ours):7.0f} msg/s  "
@@ -217,7 +216,6 @@ def main() -> None:
     )
     print(f"ParseErrors: {dict(errors) or 'none'}")
     print(f"auto_reason: {dict(auto)}")
-    print(f"body_source: {dict(sources)}")
     print(f"match methods: {dict(methods)}")
 
 

@@ -32,6 +32,9 @@ def refuse_invisible_characters(value):
         )
 
 
+AUTOCOMPLETE = {"name": "name", "email": "email", "town": "address-level2", "phone": "tel"}
+
+
 class LetterForm(forms.ModelForm):
     exclusive = forms.BooleanField(
         label="This letter is written only for this publication and has not been sent elsewhere.",
@@ -72,6 +75,10 @@ class LetterForm(forms.ModelForm):
         )
         for name in ("name", "town", "phone"):
             self.fields[name].validators += [refuse_line_breaks, refuse_invisible_characters]
+        # Hints for the browser's autofill (WHATWG autocomplete tokens); a phone keypad on phones.
+        for name, hint in AUTOCOMPLETE.items():
+            self.fields[name].widget.attrs["autocomplete"] = hint
+        self.fields["phone"].widget.input_type = "tel"
 
     @cached_property
     def helper(self):
@@ -86,9 +93,11 @@ class LetterForm(forms.ModelForm):
             ),
             "email",
             Field("body"),
+            # The count shown as the writer types; screen readers hear it from the polite live
+            # region below only when the writer pauses or crosses the limit (word-count.js).
             HTML(
-                '<p id="word-count" class="form-text" aria-live="polite">'
-                f"Up to {self.word_limit} words.</p>"
+                f'<p id="word-count" class="form-text">Up to {self.word_limit} words.</p>'
+                '<p id="word-count-announce" class="visually-hidden" aria-live="polite"></p>'
             ),
             "phone",
             "exclusive",

@@ -57,6 +57,36 @@ def confirmation_url(letter):
     return settings.SITE_URL + path
 
 
+# The writer's status page: a signed link in the confirmation and the acknowledgement, no login.
+STATUS_SALT = "letters.status"
+
+
+def status_token(letter):
+    return signing.TimestampSigner(salt=STATUS_SALT).sign(str(letter.pk))
+
+
+def letter_id_from_status_token(token):
+    """The letter id in a status-page token; raises signing.SignatureExpired / BadSignature.
+    Good for LETTERS_STATUS_LINK_DAYS."""
+    max_age = settings.LETTERS_STATUS_LINK_DAYS * 24 * 3600
+    return int(signing.TimestampSigner(salt=STATUS_SALT).unsign(token, max_age=max_age))
+
+
+def status_url(letter):
+    path = reverse("letters:status", kwargs={"token": status_token(letter)})
+    return settings.SITE_URL + path
+
+
+def promises():
+    """What the desk's mail and pages may promise the writer, as the settings have it:
+    `ask_first` (the edited version is sent before it runs), `notify_only` (we write only if
+    we publish)."""
+    return {
+        "ask_first": settings.LETTERS_ASK_WRITER_BEFORE_PUBLISHING,
+        "notify_only": settings.LETTERS_NOTIFY_ONLY_IF_PUBLISHED,
+    }
+
+
 # --- Threading (follow-ups): the Message-ID of every mail the desk sends about a letter ---
 # <letter-<id>.<kind>.<nonce>.<mac>@<domain of LETTERS_INBOUND_ADDRESS>>: a writer's reply names
 # it in In-Reply-To/References, and letters.intake.follow_ups maps it back to the letter. The MAC
@@ -200,8 +230,11 @@ def send_confirmation(letter_id):
         "letter": letter,
         "article": letter.article,
         "confirm_url": confirmation_url(letter),
+        "status_url": status_url(letter),
         "max_age_days": settings.LETTERS_CONFIRM_MAX_AGE_DAYS,
+        "status_days": settings.LETTERS_STATUS_LINK_DAYS,
         "publication": settings.LETTERS_PUBLICATION_NAME,
+        **promises(),
     }
     subject, body = render_email("confirm", context)
     message = desk_mail(

@@ -9,6 +9,7 @@ urlpatterns = [
     path("articles/<slug:slug>/", views.article, name="article"),
     path("letters/thanks/<str:token>/", views.thanks, name="thanks"),
     path("letters/confirm/<str:token>/", views.confirm, name="confirm"),
+    path("letters/status/<str:token>/", views.letter_status, name="status"),
     # --- publication ---
     path("letters/", views.letters_page, name="letters_page"),
     path("letters/feed/", feeds.LettersFeed(), name="letters_feed"),

@@ -137,7 +137,9 @@ def _submit(request, article, form, *, suspect_reason=None):
     # One transaction: a bot's letter is spam before its confirmation task is enqueued.
     with transaction.atomic():
         letter = moderation.submit(article=article, **fields)
-        if form.is_bot:
+        # A post that joins an earlier letter (sent again after Back) must not mark that
+        # letter spam: only the post that made the letter speaks for it.
+        if form.is_bot and not getattr(letter, "joined_earlier", False):
             moderation.mark_spam(
                 letter.pk, actor_label="form trap", note="Hidden field was filled in."
             )
@@ -151,8 +153,51 @@ def thanks(request, token):
     except signing.BadSignature:
         return render(request, "letters/link_problem.html", {"expired": False}, status=404)
     letter = get_object_or_404(Letter.objects.select_related("article"), pk=letter_id)
-    context = {"letter": letter, "confirm_days": settings.LETTERS_CONFIRM_MAX_AGE_DAYS}
+    context = {
+        "letter": letter,
+        "confirm_days": settings.LETTERS_CONFIRM_MAX_AGE_DAYS,
+        "status_url": notifications.status_url(letter),
+        **notifications.promises(),
+    }
     return render(request, "letters/thanks.html", context)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def letter_status(request, token):
+    """The writer's status page, reached by the signed link in their confirmation or
+    acknowledgement (no login): where the letter stands, as far as the desk tells writers
+    (Letter.status_for_writer), and a button to withdraw it before publication (POST, with the
+    page's CSRF token and a ticked box, through moderation.withdraw_by_writer)."""
+    try:
+        letter_id = notifications.letter_id_from_status_token(token)
+    except signing.SignatureExpired:
+        return render(request, "letters/status_link_problem.html", {"expired": True}, status=410)
+    except signing.BadSignature:
+        return render(request, "letters/status_link_problem.html", {"expired": False}, status=404)
+    letter = get_object_or_404(Letter.objects.select_related("article"), pk=letter_id)
+    refused = ""
+    if request.method == "POST":
+        if request.POST.get("confirm_withdraw") != "yes":
+            refused = "Tick the box to confirm that you want to withdraw your letter."
+        else:
+            try:
+                moderation.withdraw_by_writer(letter.pk)
+            except moderation.TransitionNotAllowed as exc:
+                refused = str(exc)
+            else:
+                return redirect(request.path)
+        letter.refresh_from_db()
+    context = {
+        "letter": letter,
+        "shown": letter.status_for_writer(),
+        "published_url": notifications.published_letter_url(letter)
+        if letter.status == Status.PUBLISHED
+        else "",
+        "may_withdraw": letter.status in moderation.WITHDRAWABLE_BY_WRITER,
+        "refused": refused,
+        **notifications.promises(),
+    }
+    return render(request, "letters/status.html", context, status=409 if refused else 200)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -169,10 +214,20 @@ def confirm(request, token):
     letter = get_object_or_404(Letter.objects.select_related("article"), pk=letter_id)
     if request.method == "POST":
         letter, changed = moderation.confirm(letter.pk)
-        return render(request, "letters/confirmed.html", {"letter": letter, "already": not changed})
+        return _confirmed(request, letter, already=not changed)
     if letter.status != Status.UNCONFIRMED:
-        return render(request, "letters/confirmed.html", {"letter": letter, "already": True})
+        return _confirmed(request, letter, already=True)
     return render(request, "letters/confirm.html", {"letter": letter})
+
+
+def _confirmed(request, letter, *, already):
+    context = {
+        "letter": letter,
+        "already": already,
+        "status_url": notifications.status_url(letter),
+        **notifications.promises(),
+    }
+    return render(request, "letters/confirmed.html", context)
 
 
 # --- publication: the letters page ---

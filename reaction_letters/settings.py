@@ -243,6 +243,9 @@ LETTERS_CLOSE_AFTER_DAYS = env_int("LETTERS_CLOSE_AFTER_DAYS", 0, minimum=0)
 # Publication: email writers the edited version of their letter when it is scheduled, so
 # they can object before it runs. (Rejection replies are chosen per letter on the desk.)
 LETTERS_ASK_WRITER_BEFORE_PUBLISHING = env_bool("LETTERS_ASK_WRITER_BEFORE_PUBLISHING", False)
+# The writer's status page: its signed link (in the confirmation and the acknowledgement)
+# works for this many days.
+LETTERS_STATUS_LINK_DAYS = env_int("LETTERS_STATUS_LINK_DAYS", 180, minimum=1)
 # Editions per page on the public letters page.
 LETTERS_EDITIONS_PER_PAGE = env_int("LETTERS_EDITIONS_PER_PAGE", 5, minimum=1)
 # The edition builder counts an edition's words against the space on the page.

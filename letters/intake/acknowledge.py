@@ -15,7 +15,15 @@ from django.utils import timezone
 
 from .. import jobs
 from ..models import EmailAcknowledgement, InboundEmail, InboundStatus
-from ..notifications import SendClaim, claim_expired_before, desk_mail, render_email, send_claimed
+from ..notifications import (
+    SendClaim,
+    claim_expired_before,
+    desk_mail,
+    promises,
+    render_email,
+    send_claimed,
+    status_url,
+)
 from .decoding import normalise_address
 from .identify import references_of, return_path_of
 from .store import NULL_SENDER
@@ -113,6 +121,9 @@ def send_acknowledgement(inbound_id):
         "article": letter.article,
         "subject": inbound.subject or letter.subject,
         "publication": settings.LETTERS_PUBLICATION_NAME,
+        "status_url": status_url(letter),
+        "status_days": settings.LETTERS_STATUS_LINK_DAYS,
+        **promises(),
     }
     subject, body = render_email("acknowledgement", context)
     headers = {"X-Auto-Response-Suppress": "All"}

@@ -7,13 +7,18 @@ message; ``match_article`` builds a throwaway index when given a plain list
 Methods, first that matches wins:
   address     a recipient letters+<slug>@any-domain            confidence 1.0
   url         an article URL, or its path, among parsed.urls   0.95
-  subject     subject (minus Re:/Fwd:/Letter:) equals/contains the headline  0.8
+  url         ... or an article URL in the subject                   0.95
+  subject     subject (minus Re:/Fwd:/AW:/Letter:, [tags], quotes) equals or
+              contains the headline                                  0.8
+  subject     ... or is the start of exactly one headline (at least two words and
+              SUBJECT_PREFIX_MIN_CHARS; a trailing "…" allows a cut word)  0.75
   similarity  TF-IDF cosine between letter and headline+text   the score
   unmatched   Match(None, "unmatched", 0.0)
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import unicodedata
@@ -45,11 +50,30 @@ class Match:
 
 UNMATCHED = Match(None, "unmatched", 0.0)
 
+# Reply and forward markers ("Re:", "RE[2]:", "Fwd:", "AW:"...) and list or filter tags
+# ("[Letters]", "[EXTERNAL]") at the start, in any mix. Possessive: no backtracking on hostile
+# subjects (spaces are folded to one first).
 _PREFIX = re.compile(
-    r"^\s*(?:(?:re|fwd?|fw|aw|sv|vs|tr|wg|antw|letters?|reply|response)\s*(?:\[\d+\])?\s*:\s*)+",
+    r"^(?: ?(?:(?:re|fwd?|fw|aw|sv|vs|tr|wg|antw|letters?|reply|response) ?(?:\[\d+\])? ?:"
+    r"|\[[^\[\]]{0,40}\]))++ ?",
     re.IGNORECASE,
 )
+# What a writer puts before the headline they answer: "Your article", "In response to".
+_LEAD_IN = re.compile(
+    r"^(?:(?:in )?(?:response|reply|responding|replying) to |re )?"
+    r"(?:(?:your|the|today s|yesterday s) (?:article|piece|leader|editorial|column|report)"
+    r"(?: on| about| headlined| entitled| titled)? )?"
+)
+# A headline quoted in the subject: 'Re: your article "Putin warns the West"'.
+_QUOTED = re.compile(r"[\"“«„]([^\"“”«»„]{1,300})[\"”»“]")
+_QUOTES = ('"', "“", "«", "„")
+_ELLIPSIS = ("…", "...")
 MAX_SUBJECT = 998  # RFC 5322's longest line
+MAX_SUBJECT_URLS = 5
+# A subject shorter than this (normalised) never matches as the start of a headline.
+SUBJECT_PREFIX_MIN_CHARS = 12
+# Headlines read per subject when looking for the one it starts (ambiguity check).
+_PREFIX_CANDIDATES = 8
 _NON_WORD = re.compile(r"[^\w\s]+")
 _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -223,13 +247,47 @@ def normalise_title(text: str) -> str:
 
 
 def strip_subject_prefixes(subject: str) -> str:
-    # Spaces folded first: the prefix pattern backtracks on a long run of them ("Re      ...").
+    """The subject without reply/forward markers and [tags] at its start. Capped at
+    MAX_SUBJECT characters; one linear pass."""
+    # Spaces folded first, so the pattern needs to know only one.
     subject = " ".join(subject[:MAX_SUBJECT].split())
-    prev = None
-    while prev != subject:
-        prev = subject
-        subject = _PREFIX.sub("", subject)
-    return subject.strip()
+    return _PREFIX.sub("", subject, count=1).strip()
+
+
+def urls_in_subject(subject: str) -> list[str]:
+    """Article addresses pasted into a subject: words with a scheme, "www." or a host and a
+    path ("reaction.life/articles/..."). At most MAX_SUBJECT_URLS, from the capped subject."""
+    if "/" not in subject[:MAX_SUBJECT]:
+        return []
+    found = []
+    for word in subject[:MAX_SUBJECT].split():
+        word = word.strip("<>()[]\"'“”‘’.,;:!?")
+        lower = word.lower()
+        if lower.startswith(("http://", "https://")):
+            found.append(word)
+        elif "/" in word and "." in word.partition("/")[0]:
+            found.append("https://" + word)
+        if len(found) == MAX_SUBJECT_URLS:
+            break
+    return found
+
+
+def _subject_candidates(subject: str) -> list[tuple[str, bool]]:
+    """What in a subject may be a headline, normalised, each with whether it may end in a cut
+    word (the subject ended in an ellipsis): the subject itself, without a lead-in ("Your
+    article on ..."), and the first quoted phrase."""
+    stripped = strip_subject_prefixes(subject)
+    cut = stripped.endswith(_ELLIPSIS)
+    whole = normalise_title(stripped)
+    candidates = [(whole, cut)]
+    without_lead_in = _LEAD_IN.sub("", whole, count=1)
+    if without_lead_in != whole:
+        candidates.append((without_lead_in, cut))
+    quoted = _QUOTED.search(stripped) if any(q in stripped for q in _QUOTES) else None
+    if quoted:
+        text = quoted.group(1).strip()
+        candidates.append((normalise_title(text), text.endswith(_ELLIPSIS)))
+    return [(c, cut) for c, cut in candidates if c]
 
 
 def tokens(text: str) -> list[str]:
@@ -279,6 +337,16 @@ class ArticleIndex:
         self.headline_exact = {}
         for h, a in self.headlines:
             self.headline_exact.setdefault(h, a)
+        # Headlines of two words or more by their first word, with their rank in `headlines`:
+        # a subject is searched for the headlines starting at one of its words, not for all.
+        self.by_first_word: dict[str, list[tuple[int, str, ArticleRef]]] = {}
+        for rank, (h, a) in enumerate(self.headlines):
+            first, space, _rest = h.partition(" ")
+            if space:
+                self.by_first_word.setdefault(first, []).append((rank, h, a))
+        # In alphabetical order, for the headlines a subject is the start of (a bisect away).
+        self.headlines_sorted = sorted(self.headlines, key=lambda pair: pair[0])
+        self.headline_keys = [h for h, _a in self.headlines_sorted]
 
         # TF-IDF: headline words count double.
         docs: list[Counter[str]] = []
@@ -321,18 +389,47 @@ class ArticleIndex:
         return None
 
     def by_subject(self, subject: str) -> Match | None:
-        s = normalise_title(strip_subject_prefixes(subject))
-        if not s:
+        candidates = _subject_candidates(subject)
+        if not candidates:
             return None
-        a = self.headline_exact.get(s)
-        if a is None:
-            padded = f" {s} "
-            for h, art in self.headlines:
-                # a one-word headline must match exactly; longer ones may be contained
-                if " " in h and f" {h} " in padded:
-                    a = art
-                    break
-        return Match(a.id, "subject", 0.8) if a is not None else None
+        for s, _cut in candidates:
+            a = self.headline_exact.get(s)
+            if a is not None:
+                return Match(a.id, "subject", 0.8)
+        # The longest headline inside the whole subject (a one-word headline must match
+        # exactly): only headlines starting with one of the subject's words are tried, each once.
+        whole = candidates[0][0]
+        padded = f" {whole} "
+        best = None
+        for word in set(whole.split()):
+            for rank, h, art in self.by_first_word.get(word, ()):
+                if (best is None or rank < best[0]) and f" {h} " in padded:
+                    best = (rank, art)
+        if best is not None:
+            return Match(best[1].id, "subject", 0.8)
+        for s, cut in candidates:
+            a = self.headline_starting(s, cut_word=cut)
+            if a is not None:
+                return Match(a.id, "subject", 0.75)
+        return None
+
+    def headline_starting(self, s: str, *, cut_word: bool = False) -> ArticleRef | None:
+        """The one article whose headline starts with `s` (normalised; at least two words and
+        SUBJECT_PREFIX_MIN_CHARS), at a word boundary unless `cut_word`. None when no headline
+        or several articles' headlines start so. A bisect and a few comparisons."""
+        if len(s) < SUBJECT_PREFIX_MIN_CHARS or " " not in s:
+            return None
+        found = None
+        start = bisect.bisect_left(self.headline_keys, s)
+        for h, art in self.headlines_sorted[start : start + _PREFIX_CANDIDATES]:
+            if not h.startswith(s):
+                break
+            if not cut_word and len(h) > len(s) and h[len(s)] != " ":
+                continue
+            if found is not None and found.id != art.id:
+                return None  # ambiguous: the subject starts two headlines
+            found = art
+        return found
 
     def by_similarity(self, text: str) -> Match | None:
         c = Counter(tokens(text))
@@ -362,6 +459,7 @@ class ArticleIndex:
         return (
             self.by_address(parsed, inbound_local_part)
             or self.by_urls(parsed.urls)
+            or self.by_urls(urls_in_subject(parsed.subject))
             or self.by_subject(parsed.subject)
             or self.by_similarity(parsed.body)
             or UNMATCHED

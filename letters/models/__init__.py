@@ -42,6 +42,7 @@ from .letters import (
     count_words,
     fingerprint,
     new_client_token,
+    resubmission_key,
 )
 from .replies import Notification, NotificationKind, Reply, ReplyKind, ReplyTemplate
 from .status import (
@@ -98,4 +99,5 @@ __all__ = [
     "count_words",
     "fingerprint",
     "new_client_token",
+    "resubmission_key",
 ]

@@ -192,6 +192,12 @@ class Letter(models.Model):
 
     # One letter per form submission, however often the button is pressed.
     client_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    # One letter per text, writer and article a day: a form sent again after Back (a new
+    # client_token) joins the first letter (moderation.arrivals.submit). Cleared when the
+    # earlier letter is older than a day or withdrawn, so the same text can be sent anew.
+    resubmission_key = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, editable=False
+    )
     suspect = models.BooleanField(default=False)
     suspect_reason = models.CharField(max_length=200, blank=True)
 
@@ -312,6 +318,25 @@ class Letter(models.Model):
         }
         return [(flag, why[flag.name]) for flag in FLAGS if flag.badge and why.get(flag.name)]
 
+    def status_for_writer(self):
+        """Where the letter stands, as the writer's status page says it: "unconfirmed",
+        "received", "considered" (shortlisted or approved), "published", "not_chosen"
+        (rejected, spam or expired) or "withdrawn". In "we reply only if we publish" mode
+        (LETTERS_NOTIFY_ONLY_IF_PUBLISHED) a letter not chosen still reads "received": the desk
+        tells writers nothing but publication. Never anything the desk wrote (notes, reasons)."""
+        not_chosen = "received" if settings.LETTERS_NOTIFY_ONLY_IF_PUBLISHED else "not_chosen"
+        return {
+            Status.UNCONFIRMED: "unconfirmed",
+            Status.RECEIVED: "received",
+            Status.SHORTLISTED: "considered",
+            Status.APPROVED: "considered",
+            Status.PUBLISHED: "published",
+            Status.REJECTED: not_chosen,
+            Status.SPAM: not_chosen,
+            Status.EXPIRED: not_chosen,
+            Status.WITHDRAWN: "withdrawn",
+        }[self.status]
+
     @property
     def was_edited(self):
         """The desk changed the writer's words (not just whitespace)."""
@@ -380,6 +405,14 @@ class LetterEvent(AuditEvent):
 
 def new_client_token():
     return uuid.uuid4()
+
+
+def resubmission_key(email, article_id, body):
+    """The same text (spacing aside) from the same address about the same article: the key
+    a form sent twice shares (Letter.resubmission_key)."""
+    text = " ".join(body.split())
+    value = f"{email.strip().lower()}\n{article_id or ''}\n{text}"
+    return hashlib.sha256(value.encode()).hexdigest()
 
 
 class Note(models.Model):

@@ -6,7 +6,8 @@ and starts follow-up work after commit (letters.jobs). All are safe to run twice
 
 rules.py        transition, record, permissions, the errors
 arrivals.py     submit, confirm, receive by email, follow-ups
-decisions.py    shortlist, approve, reject, spam, reconsider, withdraw, expire, assign
+decisions.py    shortlist, approve, reject, spam, reconsider, withdraw (also by the writer),
+                expire, assign
 editing.py      the version to publish, notes
 editions.py     assemble an edition: create, add and remove letters, order, headlines
 publication.py  publish and schedule letters and editions, publish_due
@@ -23,6 +24,7 @@ from .arrivals import (
     submit,
 )
 from .decisions import (
+    WITHDRAWABLE_BY_WRITER,
     approve,
     assign_to_article,
     expire,
@@ -33,6 +35,7 @@ from .decisions import (
     reject,
     shortlist,
     withdraw,
+    withdraw_by_writer,
 )
 from .editing import EditConflict, add_note, edit_text, text_version
 from .editions import (
@@ -73,6 +76,7 @@ from .writer_data import export_writer
 __all__ = [
     "FOLLOW_UP",
     "PERMISSIONS",
+    "WITHDRAWABLE_BY_WRITER",
     "EditConflict",
     "EditionChanged",
     "EditionNotDraft",
@@ -121,4 +125,5 @@ __all__ = [
     "unpublish",
     "unschedule_edition",
     "withdraw",
+    "withdraw_by_writer",
 ]

@@ -2,15 +2,20 @@
 one at a time or in bulk, and a writer's follow-up recorded on their letter."""
 
 import re
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .. import jobs
-from ..models import Channel, InboundEmail, Letter, LetterEvent, Status
+from ..models import Channel, InboundEmail, Letter, LetterEvent, Status, resubmission_key
 from .rules import lock, record, transition
 from .screening import screen
+
+# A form sent again with the same text, from the same address, about the same article, within
+# this long joins the first letter (Back, then Send again; or a double click).
+RESUBMISSION_WINDOW = timedelta(days=1)
 
 
 @transaction.atomic(savepoint=False)  # inside the caller's transaction: no savepoint needed
@@ -20,29 +25,69 @@ def submit(*, article, actor_label="writer", **fields):
     Its text is screened first (screening.screen: many links or spam phrases mark it suspect),
     and the publisher's spam service, if any, is asked by a task after commit.
 
-    Safe to repeat: a second submission with the same client_token returns the first letter.
+    Safe to repeat: a second submission with the same client_token, or with the same text from
+    the same address about the same article within RESUBMISSION_WINDOW (the form sent again
+    after Back, which renders a new client_token), returns the first letter, with
+    `joined_earlier` set on it, and sends no second confirmation. Two such posts racing are
+    settled by the unique resubmission_key: the loser finds the winner's letter.
     The confirmation email is sent by a task enqueued after commit; if the broker is down the
     letter is still stored, and beat's sweeper (notifications.enqueue_lost_sends)
     sends it later.
     """
-    letter = Letter(article=article, channel=Channel.WEB, status=Status.UNCONFIRMED, **fields)
+    key = resubmission_key(fields.get("email", ""), getattr(article, "pk", None), fields["body"])
+    letter = Letter(
+        article=article,
+        channel=Channel.WEB,
+        status=Status.UNCONFIRMED,
+        resubmission_key=key,
+        **fields,
+    )
     screen(letter)
-    # Insert first and look for the earlier letter only when the unique client_token refuses
-    # the row: a repeat is rare, and a lookup before every insert would cost every letter.
-    try:
-        with transaction.atomic():
-            letter.save()
-    except IntegrityError:
-        token = fields.get("client_token")
-        existing = Letter.objects.filter(client_token=token).first() if token else None
-        if existing is None:
-            raise
-        return existing
+    # Insert first and look for the earlier letter only when a unique column refuses the row:
+    # a repeat is rare, and a lookup before every insert would cost every letter. The second
+    # attempt follows the retiring of a stale key (an old or withdrawn letter's).
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                letter.save()
+            break
+        except IntegrityError:
+            existing = _earlier_submission(fields.get("client_token"), key)
+            if existing is not None:
+                existing.joined_earlier = True
+                return existing
+            if attempt == 2:
+                raise  # not a repeat after all: the original error
+            letter.pk = None
     record(letter, "submitted", actor_label=actor_label, to_status=Status.UNCONFIRMED)
     jobs.enqueue(jobs.SEND_CONFIRMATION, letter.pk)
     if settings.LETTERS_SPAM_CHECK:
         jobs.enqueue(jobs.CHECK_WITH_SPAM_SERVICE, letter.pk)
     return letter
+
+
+def _earlier_submission(client_token, key):
+    """The letter a refused insert repeats: the one with its client_token, else the one with
+    its resubmission_key if that is recent and not withdrawn. A stale key is retired (set to
+    NULL) and None returned, so the caller inserts again."""
+    if client_token:
+        same_form = Letter.objects.filter(client_token=client_token).first()
+        if same_form is not None:
+            return same_form
+    earlier = Letter.objects.filter(resubmission_key=key).first()
+    if earlier is None:
+        return None  # retired meanwhile by another post: insert again
+    recent = earlier.created_at > timezone.now() - RESUBMISSION_WINDOW
+    if recent and earlier.status != Status.WITHDRAWN:
+        record(
+            earlier,
+            "sent again",
+            actor_label="writer",
+            note="The same text was sent again from the form; joined to this letter.",
+        )
+        return earlier
+    Letter.objects.filter(pk=earlier.pk, resubmission_key=key).update(resubmission_key=None)
+    return None
 
 
 @transaction.atomic

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from .. import jobs
 from ..models import AWAITING_DECISION, UNDECIDED, Article, Letter, RejectionReason, Reply, Status
-from .rules import check, lock, record, refuse_stale, signed_in, transition
+from .rules import TransitionNotAllowed, check, lock, record, refuse_stale, signed_in, transition
 
 
 @transaction.atomic
@@ -129,6 +129,40 @@ def withdraw(letter_id, *, actor=None, actor_label="", note="", expected_status=
         actor=actor,
         actor_label=actor_label,
         note=note,
+        publish_at=None,
+    )
+
+
+# What a writer may withdraw from their status page: anything not yet published and not yet
+# decided against (a rejected, spam or expired letter has nothing left to withdraw).
+WITHDRAWABLE_BY_WRITER = (Status.UNCONFIRMED, Status.RECEIVED, Status.SHORTLISTED, Status.APPROVED)
+
+
+@transaction.atomic
+def withdraw_by_writer(letter_id):
+    """The writer withdraws their letter from the status page (their signed link is the proof).
+
+    Allowed before publication only (WITHDRAWABLE_BY_WRITER, read under the row lock: a letter
+    published meanwhile is refused with TransitionNotAllowed). Recorded as "withdrawn by the
+    writer", actor "writer"; the letter leaves the queue of letters awaiting a decision, and a
+    scheduled edition holding it goes back to draft when its time comes. Returns (letter,
+    changed). Safe to repeat: a withdrawn letter stays withdrawn and nothing more is recorded.
+    """
+    letter = lock(letter_id)
+    if letter.status == Status.WITHDRAWN:
+        return letter, False
+    if letter.status not in WITHDRAWABLE_BY_WRITER:
+        raise TransitionNotAllowed(
+            letter,
+            Status.WITHDRAWN,
+            "Your letter has been published (or a decision was made on it): it can no longer "
+            "be withdrawn here. Please write to the letters desk.",
+        )
+    return transition(
+        letter_id,
+        Status.WITHDRAWN,
+        action="withdrawn by the writer",
+        actor_label="writer",
         publish_at=None,
     )
 

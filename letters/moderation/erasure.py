@@ -210,6 +210,7 @@ def _keep_published(letter, *, actor, actor_label):
     letter.email = f"erased-{letter.pk}@erased.invalid"  # one per letter: no history links them
     letter.phone = letter.address = letter.subject = letter.suspect_reason = ""
     letter.client_token = None
+    letter.resubmission_key = None  # a hash of the address and text
     letter.save()
     record(
         letter,

@@ -37,7 +37,7 @@ def test_submitting_enqueues_the_confirmation_task_on_commit(
     apply_async.assert_called_once_with(args=(letter.pk,))
 
 
-def test_confirmation_email_goes_to_the_writer_with_one_link(
+def test_confirmation_email_goes_to_the_writer_with_the_confirm_link_then_the_status_link(
     client, article, mailoutbox, settings, django_capture_on_commit_callbacks
 ):
     settings.SITE_URL = "https://letters.reaction.life"
@@ -46,8 +46,10 @@ def test_confirmation_email_goes_to_the_writer_with_one_link(
     assert message.to == ["jane@example.com"]
     assert message.subject == "Please confirm your letter to Reaction"
     assert message.extra_headers["Auto-Submitted"] == "auto-generated"
-    desk_links = [u for u in links_in(message) if u.startswith(settings.SITE_URL)]
-    assert desk_links == [notifications.confirmation_url(letter)]
+    confirm_link, status_link = [u for u in links_in(message) if u.startswith(settings.SITE_URL)]
+    assert confirm_link == notifications.confirmation_url(letter)
+    status_token = status_link.removesuffix("/").rpartition("/")[2]
+    assert notifications.letter_id_from_status_token(status_token) == letter.pk
     assert letter.body.replace("\r\n", "\n") in message.body.replace("\r\n", "\n")
 
 
@@ -213,3 +215,35 @@ def test_a_letter_withdrawn_before_the_task_ran_is_sent_no_confirmation_email(ar
     letter = make_letter(article=article, status=Status.WITHDRAWN)
     assert notifications.send_confirmation(letter.pk) is False
     assert mailoutbox == []
+
+
+@pytest.mark.parametrize(
+    ("ask_first", "said", "not_said"),
+    [
+        (False, "If we publish yours, we will email you a link", "in touch first"),
+        (True, "If we choose yours for publication we will be in touch first", "a link to it"),
+    ],
+)
+def test_the_confirmation_and_thank_you_promise_only_what_the_settings_do(
+    client,
+    article,
+    mailoutbox,
+    settings,
+    django_capture_on_commit_callbacks,
+    ask_first,
+    said,
+    not_said,
+):
+    settings.LETTERS_ASK_WRITER_BEFORE_PUBLISHING = ask_first
+    post_letter(client, article, django_capture_on_commit_callbacks)
+    body = " ".join(mailoutbox[0].body.split())
+    assert said in body
+    assert not_said not in body
+    thanks = client.post(article.get_absolute_url(), form_data(), follow=True).text
+    assert ("we will be in touch before it runs" in thanks) is ask_first
+    letter = Letter.objects.get()
+    confirmed = client.post(notifications.confirmation_url(letter).removeprefix(settings.SITE_URL))
+    page = " ".join(confirmed.text.split())
+    assert said in page
+    assert not_said not in page
+    assert "/letters/status/" in page

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from letters.forms import LetterForm
@@ -87,3 +89,25 @@ def test_the_body_widget_carries_the_limit_for_the_counter(settings):
     settings.LETTERS_WORD_LIMIT = 250
     html = str(LetterForm()["body"])
     assert 'data-word-limit="250"' in html
+
+
+def test_the_form_gives_browsers_autofill_hints_and_a_phone_keypad(client, article):
+    html = client.get(article.get_absolute_url()).text  # the cached blank form
+    for name, hint in [
+        ("name", "name"),
+        ("email", "email"),
+        ("town", "address-level2"),
+        ("phone", "tel"),
+    ]:
+        [tag] = re.findall(rf'<input [^>]*name="{name}"[^>]*>', html)
+        assert f'autocomplete="{hint}"' in tag
+    [phone] = re.findall(r'<input [^>]*name="phone"[^>]*>', html)
+    assert 'type="tel"' in phone
+
+
+def test_the_word_count_is_announced_from_a_polite_region_not_the_live_counter(client, article):
+    html = client.get(article.get_absolute_url()).text
+    assert '<p id="word-count" class="form-text">Up to 300 words.</p>' in html
+    assert '<p id="word-count-announce" class="visually-hidden" aria-live="polite"></p>' in html
+    assert html.count("aria-live") == 1
+    assert "form-errors.js" in html

@@ -1,12 +1,13 @@
 """Acknowledgements: one per letter, RFC 3834 headers, never to automatic mail, one a day."""
 
+import re
 from datetime import timedelta
 from unittest import mock
 
 import pytest
 from django.utils import timezone
 
-from letters import tasks
+from letters import notifications, tasks
 from letters.intake.acknowledge import send_acknowledgement
 from letters.intake.process import process_inbound_email
 from letters.intake.store import receive_email
@@ -119,3 +120,35 @@ def test_a_null_return_path_gets_no_acknowledgement(mailoutbox):
     row = accepted(b"Return-Path: <>\r\n" + make_message())
     assert send_acknowledgement(row.pk) is False
     assert mailoutbox == []
+
+
+# --- What the acknowledgement promises follows the desk's settings ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("ask_first", "notify_only", "said", "not_said"),
+    [
+        (False, False, "If we publish yours, we will email you a link", "in touch first"),
+        (True, False, "If we choose yours for publication we will be in touch first", "a link to"),
+        (False, True, "we write only to the writers of the letters we publish", "in touch first"),
+    ],
+)
+def test_the_acknowledgement_promises_only_what_the_settings_do(
+    mailoutbox, settings, ask_first, notify_only, said, not_said
+):
+    settings.LETTERS_ASK_WRITER_BEFORE_PUBLISHING = ask_first
+    settings.LETTERS_NOTIFY_ONLY_IF_PUBLISHED = notify_only
+    send_acknowledgement(accepted(make_message()).pk)
+    body = " ".join(mailoutbox[0].body.split())
+    assert said in body
+    assert not_said not in body
+
+
+def test_the_acknowledgement_links_to_the_writers_status_page(mailoutbox, settings):
+    settings.SITE_URL = "https://letters.reaction.life"
+    row = accepted(make_message())
+    send_acknowledgement(row.pk)
+    [link] = re.findall(
+        r"https://letters\.reaction\.life/letters/status/(\S+)/", mailoutbox[0].body
+    )
+    assert notifications.letter_id_from_status_token(link) == row.letter_id

@@ -6,7 +6,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from letters.intake.match import ArticleIndex, ArticleRef, Match, match_article
+import pytest
+
+from letters.intake.match import ArticleIndex, ArticleRef, Match, match_article, urls_in_subject
 from letters.intake.parse import parse_email
 
 EMAILS = Path(__file__).parent / "emails"
@@ -145,3 +147,117 @@ def test_index_built_once_matches_thousands_of_letters_quickly():
     elapsed = time.perf_counter() - start
     assert m.article_id == 2
     assert elapsed < 2.0  # ~1 ms per letter is plenty; measured far faster
+
+
+# --- Subjects as writers really send them (issue 10) -----------------------------------------
+
+PUTIN = ArticleRef(
+    5,
+    "putin-warns-the-west",
+    "Putin warns the West as Starmer and Biden weigh long-range strikes",
+    "https://reaction.life/articles/putin-warns-the-west/",
+    "The Kremlin threatens a response if Ukraine is allowed to fire Western missiles deep "
+    "into Russia.",
+)
+NATO = ArticleRef(
+    6,
+    "putin-warns-nato",
+    "Putin warns Nato over missiles in Poland",
+    "https://reaction.life/articles/putin-warns-nato/",
+    "Moscow says the deployment crosses a line.",
+)
+NEWS = [*ARTICLES, PUTIN, NATO]
+
+
+def test_the_readme_example_subject_matches_the_longer_headline():
+    p = letter(subject="Re: Putin warns the West")
+    assert match_article(p, NEWS) == Match(5, "subject", 0.75)
+
+
+@pytest.mark.parametrize(
+    ("subject", "article_id"),
+    [
+        ("RE: Putin warns the West as Starmer and Biden weigh long-range strikes", 5),
+        ("Fwd: Putin warns the West as Starm…", 5),
+        ("Fw: Putin warns the West as Starmer and Biden weigh...", 5),
+        ("AW: [Letters] Putin warns the West", 5),
+        ("[Letters] Re: 'Putin warns the West'", 5),
+        ('"Putin warns the West"', 5),
+        ("Re: Your article “Putin warns the West”", 5),
+        ("RE: RE: Re[3]: SV: (Putin warns the West)", 5),
+        ("[EXTERNAL] Re: Putin warns Nato over missiles", 6),
+        ("Letter: Re: Fwd: The case for a four-day …", 1),
+        ("Re: Why local newspapers", 3),
+        ("Re: https://reaction.life/articles/rewilding-the-north-pennines/", 2),
+        ("Your piece reaction.life/articles/the-trouble-with-smart-motorways?utm_source=x", 4),
+        ("In response to your article on The trouble with smart motorways", 4),
+    ],
+)
+def test_real_world_subject_shapes_find_their_article(subject, article_id):
+    p = letter(subject=subject, body="Dear Editor, a few words of my own.")
+    assert match_article(p, NEWS).article_id == article_id
+
+
+def test_a_subject_that_starts_two_headlines_matches_neither_by_subject():
+    p = letter(subject="Re: Putin warns", body="Dear Editor, a few words of my own.")
+    assert match_article(p, NEWS).method != "subject"
+
+
+def test_a_subject_of_a_word_or_two_does_not_match_as_the_start_of_a_headline():
+    p = letter(subject="Re: The trouble", body="Dear Editor, a few words of my own.")
+    assert match_article(p, NEWS) == Match(None, "unmatched", 0.0)
+
+
+def test_a_cut_word_matches_only_after_an_ellipsis():
+    index = ArticleIndex(NEWS)
+    cut = letter(subject="Re: Putin warns the West as Starm", body="Dear Editor, hello.")
+    assert index.match(cut).method == "unmatched"
+    cut_marked = letter(subject="Re: Putin warns the West as Starm...", body="Dear Editor, hello.")
+    assert index.match(cut_marked) == Match(5, "subject", 0.75)
+
+
+def test_an_article_url_in_the_body_with_a_query_and_fragment_matches_by_url():
+    p = parse_email(
+        b"From: a@example.org\nSubject: My letter\n\nDear Editor,\nabout "
+        b"https://reaction.life/articles/putin-warns-the-west/?utm_source=newsletter#comments\n"
+        b"it is wrong.\n"
+    )
+    assert match_article(p, NEWS) == Match(5, "url", 0.95)
+
+
+def test_a_hostile_subject_is_matched_in_linear_time():
+    index = ArticleIndex(NEWS)
+    subjects = [
+        "[Letters] " * 5_000 + "Putin warns the West",
+        "Re: " * 20_000,
+        "Putin warns the West " * 10_000,
+        "http://" + "a" * 100_000,
+        "“" * 50_000,
+    ]
+    start = time.perf_counter()
+    for subject in subjects:
+        index.by_subject(subject)
+        index.by_urls(urls_in_subject(subject))
+    assert time.perf_counter() - start < 0.1
+    assert len(urls_in_subject("https://a.example/x " * 1_000)) == 5
+
+
+def test_the_longest_headline_inside_a_subject_wins():
+    short = ArticleRef(7, "smart-motorways", "Smart motorways", "", "")
+    index = ArticleIndex([short, *ARTICLES])
+    p = letter(subject="Re: Your view on the trouble with smart motorways, again")
+    assert index.match(p) == Match(4, "subject", 0.8)
+    assert index.match(letter(subject="Smart motorways again")) == Match(7, "subject", 0.8)
+
+
+def test_the_subject_step_stays_fast_with_thousands_of_headlines():
+    # Only the headlines starting with one of the subject's words are tried: not all 5,000.
+    articles = [
+        ArticleRef(i, f"a-{i}", f"Headline {i} about topic {i % 37}", "", "") for i in range(5000)
+    ]
+    index = ArticleIndex([*articles, PUTIN])
+    start = time.perf_counter()
+    for _ in range(200):
+        assert index.by_subject("Re: Putin warns the West").article_id == 5
+        assert index.by_subject("Re: the state of the nation, the economy and the weather") is None
+    assert time.perf_counter() - start < 0.1  # a scan of every headline takes seconds here

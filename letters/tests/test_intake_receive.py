@@ -344,6 +344,33 @@ def test_the_headline_in_the_subject_matches():
     assert row.letter.article_match_method == "subject"
 
 
+def test_the_readme_example_matches_the_article_whose_headline_its_subject_starts():
+    make_four_day_week_article()
+    article = make_article(
+        headline="Putin warns the West as Starmer and Biden weigh long-range strikes",
+        slug="putin-warns-the-west",
+    )
+    row = receive_and_process(
+        make_message(
+            subject="Re: Putin warns the West",
+            body="Sir, the help is too little, too late.\n\nJane Smith\nHexham\n",
+        )
+    )
+    assert row.letter.article == article
+    assert (row.letter.article_match_method, row.letter.article_match_confidence) == (
+        "subject",
+        0.75,
+    )
+
+
+def test_an_article_url_in_the_subject_matches():
+    article = make_four_day_week_article()
+    subject = f"Re: https://reaction.life/articles/{article.slug}/?utm_source=newsletter"
+    row = receive_and_process(make_message(subject=subject))
+    assert row.letter.article == article
+    assert row.letter.article_match_method == "url"
+
+
 def test_similar_text_matches_with_a_recorded_confidence():
     make_four_day_week_article()
     article = make_article(
