@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('letters', '0007_send_claims'),
+        ('letters', '0008_publication_feeds'),
     ]
 
     operations = [
