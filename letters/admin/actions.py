@@ -8,11 +8,20 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from .. import moderation
-from ..models import Article, Letter, RejectionReason, ReplyKind, ReplyTemplate, Status
+from ..models import (
+    Article,
+    Letter,
+    LetterEvent,
+    RejectionReason,
+    ReplyKind,
+    ReplyTemplate,
+    Status,
+)
 
 
 def safe_next(request):
@@ -23,6 +32,11 @@ def safe_next(request):
     ):
         return target
     return ""
+
+
+# The letter page's decision buttons submit the edit form with this field naming the action:
+# the pending edit is saved first (LetterAdmin.decide), then the decision taken.
+DECIDE = "_decide"
 
 
 def _redirect_to_next(request):
@@ -66,6 +80,8 @@ def run_on_each(modeladmin, request, queryset, operation, done_verb, **kwargs):
             continue
         done += changed
         unchanged += not changed
+    if done == 1 and len(names) == 1:
+        offer_undo(request, letter_id, names[letter_id])
     if done:
         modeladmin.message_user(
             request, f"{done_verb} {done} letter{'s' if done != 1 else ''}.", messages.SUCCESS
@@ -81,6 +97,36 @@ def run_on_each(modeladmin, request, queryset, operation, done_verb, **kwargs):
             request, f"... and {len(refused) - 25} more refused.", messages.WARNING
         )
     return _redirect_to_next(request)
+
+
+UNDO = "desk_undo"  # in the session until the next page shows it
+
+
+def offer_undo(request, letter_id, name):
+    """After one letter's decision: if it is one the editor can take back (moderation.undo),
+    the next page the editor sees offers "Undo" beside the message."""
+    event = (
+        LetterEvent.objects.filter(letter_id=letter_id)
+        .exclude(to_status="")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if event and event.actor_id == request.user.pk and moderation.undoable(event):
+        request.session[UNDO] = {
+            "letter": letter_id,
+            "event": event.pk,
+            "what": f"{event.action.capitalize()}: {name}",
+        }
+
+
+def undo_offered(request, filters=""):
+    """The undo to offer on this page (taken from the session: shown once), or None; its
+    form posts to the letter's undo, carrying the queue's `filters` back to the letter."""
+    undo = request.session.pop(UNDO, None)
+    if undo:
+        url = reverse("admin:letters_letter_undo", args=[undo["letter"]])
+        undo["url"] = f"{url}?{urlencode({'_changelist_filters': filters})}" if filters else url
+    return undo
 
 
 def _left_the_list(request, names):
@@ -151,6 +197,11 @@ def ask(modeladmin, request, queryset, form, title, action):
             for pk, status in shown_statuses(request, queryset.values_list("pk", flat=True)).items()
         ],
         "next": safe_next(request),  # the Cancel link and, after applying, the redirect
+        # From the letter page (its edit already saved), the apply step goes to the queue's
+        # action, over every status; from the queue, back to the queue as it was.
+        "form_action": reverse("admin:letters_letter_changelist") + "?status=all"
+        if DECIDE in request.POST
+        else "",
         "opts": modeladmin.model._meta,
     }
     return TemplateResponse(request, "admin/letters/letter/action_form.html", context)

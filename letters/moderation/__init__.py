@@ -6,7 +6,7 @@ and starts follow-up work after commit (letters.jobs). All are safe to run twice
 
 rules.py        transition, record, permissions, the errors
 arrivals.py     submit, confirm, receive by email, follow-ups
-decisions.py    shortlist, approve, reject, spam, reconsider, withdraw, expire, assign
+decisions.py    shortlist, approve, reject, spam, reconsider, withdraw, expire, assign, undo
 editing.py      the version to publish, notes
 publication.py  publish and schedule letters and editions, publish_due
 screening.py    suspect content (links, spam phrases) and the publisher's spam service
@@ -31,9 +31,11 @@ from .decisions import (
     reconsider,
     reject,
     shortlist,
+    undo,
+    undoable,
     withdraw,
 )
-from .editing import EditConflict, add_note, edit_text, text_version
+from .editing import EditConflict, EditTooLong, add_note, check_length, edit_text, text_version
 from .erasure import delete_letter, erase_writer
 from .publication import (
     EditionNotReady,
@@ -63,6 +65,7 @@ __all__ = [
     "FOLLOW_UP",
     "PERMISSIONS",
     "EditConflict",
+    "EditTooLong",
     "EditionNotReady",
     "NotPermitted",
     "StaleDecision",
@@ -71,6 +74,7 @@ __all__ = [
     "approve",
     "assign_to_article",
     "can",
+    "check_length",
     "check_with_spam_service",
     "check",
     "confirm",
@@ -100,6 +104,8 @@ __all__ = [
     "text_version",
     "transition",
     "unpublish",
+    "undo",
+    "undoable",
     "unschedule_edition",
     "withdraw",
 ]
