@@ -422,7 +422,7 @@ class LetterAdmin(admin.ModelAdmin):
             request.desk_refusal = refusal
             return None
         shown = letter.status
-        response = action[0](self, request, Letter.objects.filter(pk=letter.pk))
+        response = action.func(self, request, Letter.objects.filter(pk=letter.pk))
         if response is not None:
             return response  # a page asking for a reason or a time (reject, publish)
         if Letter.objects.filter(pk=letter.pk, status=shown).exists():

@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Count, Q
 from django.db.models.functions import Substr
+from django.db.models.sql.where import WhereNode
 from django.utils.functional import cached_property
 
 from ..models import FLAGS, Article, Letter, Status
@@ -126,8 +127,11 @@ class CappedCountPaginator(Paginator):
         top = bottom + self.per_page
         if top > self.CAP:  # past the ids read: the plain way
             return super().page(number)
-        ids = self.capped_ids[bottom:top]
-        return self._get_page(self.object_list.filter(pk__in=ids), number, self)
+        # The page's rows by id alone: the ids already passed the list's filters, whose cost
+        # (a search, a flag's probe) is not paid a second time.
+        rows = self.object_list.all()
+        rows.query.where = WhereNode()
+        return self._get_page(rows.filter(pk__in=self.capped_ids[bottom:top]), number, self)
 
 
 # The queue's search ------------------------------------------------------------------------------

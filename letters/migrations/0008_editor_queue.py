@@ -1,9 +1,10 @@
-"""The editor's queue: its default list read in order from a partial index, the duplicate probe
-from a covering index, and (PostgreSQL only) a GIN index for the queue's full-text search."""
+"""The editor's queue: its default list read in order from a partial index, the duplicate and
+"published recently" probes from their own indexes, and (PostgreSQL only) a GIN index for the queue's full-text search."""
 
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.db import migrations, models
+from django.db.models.functions import Upper
 
 
 class AddIndexOnPostgreSQL(migrations.AddIndex):
@@ -49,6 +50,15 @@ class Migration(migrations.Migration):
                 fields=["-created_at", "-id"],
                 condition=models.Q(status__in=("received", "shortlisted")),
                 name="letter_awaiting_newest",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="letter",
+            index=models.Index(
+                Upper("email"),
+                models.F("published_at"),
+                condition=models.Q(status="published"),
+                name="letter_published_writer",
             ),
         ),
         AddIndexOnPostgreSQL(

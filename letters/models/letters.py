@@ -250,6 +250,13 @@ class Letter(models.Model):
             # A writer's letters, matched case-insensitively (Django's iexact compares UPPER()
             # on PostgreSQL): the writer's history and the "published recently" flag.
             models.Index(Upper("email"), F("created_at").desc(), name="letter_writer"),
+            # The "published recently" probe: a writer's published letters, by date.
+            models.Index(
+                Upper("email"),
+                F("published_at"),
+                condition=Q(status=Status.PUBLISHED),
+                name="letter_published_writer",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
