@@ -62,6 +62,9 @@ class LetterEditForm(forms.ModelForm):
             article.help_text = "Type part of the headline to find the article."
             if not moderation.can(self.user, "assign_to_article"):
                 article.disabled = True
+            # Only the picker: no links to add, change or delete articles from a letter.
+            for can in ("add", "change", "delete", "view"):
+                setattr(article.widget, f"can_{can}_related", False)
 
     def clean_edited_body(self):
         edited_body = self.cleaned_data["edited_body"] or ""

@@ -400,6 +400,7 @@ class LetterAdmin(admin.ModelAdmin):
         if letter is not None:
             extra.update(letter_page_context(request, letter))
             extra["undo"] = undo_offered(request, self.queue_filters(request))
+            extra["title"] = f"Letter from {letter.name}"
         return super().change_view(request, object_id, form_url, extra_context=extra)
 
     def decide(self, request, object_id):
