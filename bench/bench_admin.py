@@ -5,9 +5,11 @@ Usage: .venv/bin/python bench/bench_admin.py [--letters 100000] [--articles 500]
 Builds (once) a database of letters across articles in BENCH_DATABASE_URL (default
 postgres://postgres@127.0.0.1:5432/letters_bench_admin, created if missing), logs in a
 superuser with the test client and reports, as medians of --runs requests after a warm-up:
-the queue's first page (default filter, 100 rows) and its query count, some other queue
-views, a letter's page, and a bare ModelAdmin changelist of the same rows for comparison.
-Run with DEBUG off, as production does.
+the queue's first page (default filter, 100 rows, with its counts per status and flag) and its
+query count, some other queue views (a flag, the duplicate filter, searches), a letter's page,
+the step to the next letter, and a bare ModelAdmin changelist of the same rows for comparison.
+Run with DEBUG off, as production does. Targets (issue 10): queue first page with counts under
+100 ms in at most 8 queries; letter page, search and duplicate filter under 50 ms.
 """
 
 import argparse
@@ -147,8 +149,6 @@ def build(letters, articles):
             batch = []
             print(f"  {n + 1} letters", end="\r", flush=True)
     Letter.objects.bulk_create(batch)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
     print()
 
 
@@ -159,7 +159,7 @@ def timed(client, url, runs):
         start = time.perf_counter()
         response = client.get(url)
         times.append((time.perf_counter() - start) * 1000)
-        assert response.status_code == 200, (url, response.status_code)
+        assert response.status_code in (200, 302), (url, response.status_code)
     with CaptureQueriesContext(connection) as queries:
         client.get(url)
     return statistics.median(times), len(queries), len(response.content)
@@ -179,6 +179,10 @@ def main():
         Article.objects.all().delete()
         build(options.letters, options.articles)
 
+    # As autovacuum leaves a settled table: statistics for the planner, and the visibility map
+    # that lets the duplicate probe read its index alone.
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE letters_letter")
     user = User.objects.filter(username="bench").first() or User.objects.create_superuser(
         "bench", "bench@example.com", "bench"
     )
@@ -208,8 +212,17 @@ def main():
         ),
         ("queue, flag: possible duplicate", "/admin/letters/letter/?flag=duplicate"),
         ("queue, one article", f"/admin/letters/letter/?article={article.pk}&status=all"),
-        ("queue, search 'bridge'", "/admin/letters/letter/?q=bridge"),
+        ("queue, search 'bridge' (in nearly every letter)", "/admin/letters/letter/?q=bridge"),
+        ("queue, search a writer's address", f"/admin/letters/letter/?q={busy_writer.email}"),
+        (
+            "queue, search a name's start, all statuses",
+            "/admin/letters/letter/?q=Writer+12&status=all",
+        ),
         ("letter page (writer with history)", f"/admin/letters/letter/{busy_writer.pk}/change/"),
+        (
+            "next letter in the queue (redirect)",
+            f"/admin/letters/letter/{busy_writer.pk}/next/?_changelist_filters=flag%3Dduplicate",
+        ),
         (
             "bare ModelAdmin changelist, same rows",
             "/bare/letters/letter/?status__in=received,shortlisted",

@@ -122,8 +122,9 @@ WRITER_ACTIONS = [
 ]
 
 
-def _in_queue(name, letter, filters):
-    url = reverse(name, args=[letter.pk])
+def in_queue(name, letter_id, filters):
+    """The URL `name` for a letter, carrying the queue's filters (Django's preserved filters)."""
+    url = reverse(name, args=[letter_id])
     return f"{url}?{urlencode({'_changelist_filters': filters})}" if filters else url
 
 
@@ -155,8 +156,8 @@ def letter_page_context(request, letter):
         "letter": letter,
         "decisions": decisions,
         "changelist_url": reverse("admin:letters_letter_changelist") + "?status=all",
-        "next_url": _in_queue("admin:letters_letter_next", letter, filters),
-        "previous_url": _in_queue("admin:letters_letter_previous", letter, filters),
+        "next_url": in_queue("admin:letters_letter_next", letter.pk, filters),
+        "previous_url": in_queue("admin:letters_letter_previous", letter.pk, filters),
         "shortcuts": SHORTCUTS,
         "diff": word_diff_html(letter.body, letter.publishable_text),
         "edited": bool(letter.edited_body),

@@ -127,11 +127,15 @@ class CappedCountPaginator(Paginator):
         top = bottom + self.per_page
         if top > self.CAP:  # past the ids read: the plain way
             return super().page(number)
-        # The page's rows by id alone: the ids already passed the list's filters, whose cost
-        # (a search, a flag's probe) is not paid a second time.
+        return self._get_page(self.rows(self.capped_ids[bottom:top]), number, self)
+
+    def rows(self, ids):
+        """The list's rows with these ids, in the list's order, selected by id alone: the ids
+        already passed the list's filters, whose cost (a search, a flag's probe) is not paid a
+        second time."""
         rows = self.object_list.all()
         rows.query.where = WhereNode()
-        return self._get_page(rows.filter(pk__in=self.capped_ids[bottom:top]), number, self)
+        return rows.filter(pk__in=ids)
 
 
 # The queue's search ------------------------------------------------------------------------------
@@ -192,6 +196,15 @@ class QueueChangeList(ChangeList):
             self.title = f"Letters: {Status(status).label.lower()}"
         else:
             self.title = "All letters"
+
+    def get_results(self, request):
+        if getattr(request, "desk_neighbours_only", False):
+            self.paginator = None  # the step to the next letter reads no page and no count
+            return
+        super().get_results(request)
+        if (self.show_all and self.can_show_all) or not self.multi_page:
+            # One page, or "show all": Django runs the filtered list again; its ids are read.
+            self.result_list = self.paginator.rows(self.paginator.capped_ids)
 
     @cached_property
     def counts(self):
