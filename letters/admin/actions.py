@@ -24,9 +24,10 @@ from ..models import (
 )
 
 
-def safe_next(request):
-    """The posted `_next` if it is a page of this site, else "" (no open redirect)."""
-    target = request.POST.get("_next", "")
+def safe_next(request, field="_next"):
+    """The posted `_next` (or `field`) if it is a page of this site, else "" (no open
+    redirect)."""
+    target = request.POST.get(field, "")
     if target and url_has_allowed_host_and_scheme(
         target, {request.get_host()}, require_https=request.is_secure()
     ):
@@ -196,7 +197,8 @@ def ask(modeladmin, request, queryset, form, title, action):
             (SHOWN_STATUS.format(pk), status)
             for pk, status in shown_statuses(request, queryset.values_list("pk", flat=True)).items()
         ],
-        "next": safe_next(request),  # the Cancel link and, after applying, the redirect
+        "next": safe_next(request),  # after applying, the redirect (and the Cancel link)
+        "back": safe_next(request, "_back"),  # the Cancel link, if the page says (letter page)
         # From the letter page (its edit already saved), the apply step goes to the queue's
         # action, over every status; from the queue, back to the queue as it was.
         "form_action": reverse("admin:letters_letter_changelist") + "?status=all"

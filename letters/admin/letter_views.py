@@ -102,7 +102,7 @@ class LetterPageViews:
             return None
         shown = letter.status
         response = action.func(self, request, Letter.objects.filter(pk=letter.pk))
-        if response is not None:
+        if response is not None and not isinstance(response, HttpResponseRedirect):
             return response  # a page asking for a reason or a time (reject, publish)
         if Letter.objects.filter(pk=letter.pk, status=shown).exists():
             return HttpResponseRedirect(self.letter_url(letter.pk, request))  # refused: stay

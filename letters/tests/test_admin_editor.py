@@ -29,6 +29,11 @@ def change_url(letter, filters=""):
     return f"{url}?_changelist_filters={quote(filters)}" if filters else url
 
 
+def step_url(letter, filters=""):
+    url = reverse("admin:letters_letter_next", args=[letter.pk])
+    return f"{url}?_changelist_filters={quote(filters)}" if filters else url
+
+
 def notes_of(response):
     return [str(m) for m in get_messages(response.wsgi_request)]
 
@@ -42,6 +47,8 @@ def decide(client, letter, action, filters="", **changes):
         "new_note": "",
         "article": letter.article_id or "",
         f"_shown_status_{letter.pk}": letter.status,
+        "_next": step_url(letter, filters),
+        "_back": change_url(letter, filters),
         "_decide": action,
     }
     data.update(changes)
@@ -137,16 +144,33 @@ def test_a_sub_editor_cannot_take_an_editors_decision_from_the_letter_page(clien
     assert Letter.objects.get(pk=letter.pk).status == Status.RECEIVED
 
 
-def test_reject_from_the_letter_page_saves_the_edit_then_asks_for_the_reason(client):
-    letter = make_letter()
+def test_reject_from_the_letter_page_saves_the_edit_asks_why_then_opens_the_next(client):
+    letter, following = queue_of_three()[:2]
     client.force_login(editor())
     response = decide(client, letter, "reject_letters", edited_body="Sir, cut.")
     assert response.status_code == 200
     page = response.content.decode()
     assert 'name="reason"' in page
     assert f'action="{QUEUE}?status=all"' in page  # applied by the queue's action
+    assert f'href="{change_url(letter)}" class="button cancel-link"' in page
     assert Letter.objects.get(pk=letter.pk).edited_body == "Sir, cut."
     assert Letter.objects.get(pk=letter.pk).status == Status.RECEIVED
+    applied = client.post(
+        f"{QUEUE}?status=all",
+        {
+            "action": "reject_letters",
+            "apply": "1",
+            "_selected_action": letter.pk,
+            f"_shown_status_{letter.pk}": "received",
+            "_next": step_url(letter),
+            "reason": "off_topic",
+            "note": "",
+        },
+    )
+    next_page = follow(client, applied)
+    assert next_page.context["original"] == following
+    assert next_page.context["undo"]["what"] == f"Rejected: {letter.name}"
+    assert Letter.objects.get(pk=letter.pk).status == Status.REJECTED
 
 
 # The next letter --------------------------------------------------------------------------------
