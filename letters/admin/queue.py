@@ -3,7 +3,7 @@
 The queue opens on what awaits a decision, newest first, and costs a fixed handful of queries
 whatever the page size or the number of letters: flags are EXISTS probes in the page's one
 query, the count is capped (see CappedCountPaginator), and so are the counts per status and
-flag at the top (one grouped query, see QueueChangeList.counts). The letter page's "next" and
+flag at the top (one query of conditional counts, see QueueChangeList.counts). The letter page's "next" and
 "previous" walk the same list (QueueChangeList.neighbour).
 """
 
@@ -14,7 +14,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import Count, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 from django.db.models.functions import Substr
 from django.db.models.sql.where import WhereNode
 from django.utils.functional import cached_property
@@ -208,42 +208,37 @@ class QueueChangeList(ChangeList):
 
     @cached_property
     def counts(self):
-        """Counts per status and per flag (every flag of FLAGS) of the list as filtered, in ONE
-        grouped query over the ids the paginator read (at most CAP + 1: `capped` says so).
+        """Counts per status and per flag (every flag of FLAGS) of the list as filtered, capped
+        like the list: ONE query, conditional counts over the list's own first CAP + 1 rows
+        (its filters, its order, a LIMIT; on PostgreSQL the default list reads them from one
+        covering index, migration 0008), each flag's condition evaluated once per row.
 
         Returns {"statuses": [(label, n, link)], "flags": [(label, n, link)], "capped": bool},
         each link the list narrowed to that status or flag.
         """
-        ids = self.paginator.capped_ids
-        rows = (
-            Letter.objects.filter(pk__in=ids)
-            .order_by()
-            .values("status")
-            .annotate(
-                total=Count("pk"),
-                **{
-                    f"flag_{flag.name}": Count(
-                        "pk", filter=Letter.objects.flag_condition(flag.name)
-                    )
-                    for flag in FLAGS
-                },
+        flags = {
+            f"is_{flag.name}": ExpressionWrapper(
+                Letter.objects.flag_condition(flag.name), output_field=BooleanField()
             )
+            for flag in FLAGS
+        }
+        listed = self.queryset.annotate(**flags).values("status", *flags)
+        found = listed[: CappedCountPaginator.CAP + 1].aggregate(
+            **{f"status_{s.value}": Count("status", filter=Q(status=s.value)) for s in Status},
+            **{f"flag_{name}": Count("status", filter=Q(**{name: True})) for name in flags},
         )
-        rows = list(rows) if ids else []
-        by_status = {row["status"]: row["total"] for row in rows}
-        flags = {flag: sum(row[f"flag_{flag.name}"] for row in rows) for flag in FLAGS}
         return {
             "statuses": [
-                (s.label, by_status[s], self.get_query_string({"status": s.value}, ["p"]))
+                (s.label, n, self.get_query_string({"status": s.value}, ["p"]))
                 for s in Status
-                if s in by_status
+                if (n := found[f"status_{s.value}"])
             ],
             "flags": [
                 (flag.label, n, self.get_query_string({"flag": flag.name}, ["p"]))
-                for flag, n in flags.items()
-                if n
+                for flag in FLAGS
+                if (n := found[f"flag_is_{flag.name}"])
             ],
-            "capped": self.paginator.capped,
+            "capped": sum(found[f"status_{s.value}"] for s in Status) > CappedCountPaginator.CAP,
         }
 
     def neighbour(self, letter_id, *, forward=True):

@@ -1,5 +1,6 @@
-"""The editor's queue: its default list read in order from a partial index, the duplicate and
-"published recently" probes from their own indexes, and (PostgreSQL only) a GIN index for the queue's full-text search."""
+"""The editor's queue: the duplicate and "published recently" probes from their own indexes;
+on PostgreSQL only, the default list (awaiting a decision) and its counts from one covering
+partial index, and a GIN index for the queue's full-text search."""
 
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
@@ -8,7 +9,8 @@ from django.db.models.functions import Upper
 
 
 class AddIndexOnPostgreSQL(migrations.AddIndex):
-    """An index made on PostgreSQL and skipped elsewhere (SQLite has no GIN or to_tsvector).
+    """An index made on PostgreSQL and skipped elsewhere (SQLite has no GIN, no to_tsvector, no
+    INCLUDE columns).
 
     Kept out of the model's state, so the model declares no index SQLite cannot build; the
     queue's search (letters.admin.queue.search_letters) builds the very same expression."""
@@ -44,10 +46,21 @@ class Migration(migrations.Migration):
             model_name="letter",
             index=models.Index(fields=["fingerprint", "id"], name="letter_fingerprint_id"),
         ),
-        migrations.AddIndex(
+        # The queue's default list, newest first, with the columns its counts and flags read:
+        # the list and its counts never touch the table (a covering index: PostgreSQL only).
+        AddIndexOnPostgreSQL(
             model_name="letter",
             index=models.Index(
                 fields=["-created_at", "-id"],
+                include=[
+                    "status",
+                    "word_count",
+                    "confirmed_at",
+                    "suspect",
+                    "email",
+                    "fingerprint",
+                    "article_id",
+                ],
                 condition=models.Q(status__in=("received", "shortlisted")),
                 name="letter_awaiting_newest",
             ),

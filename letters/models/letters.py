@@ -239,14 +239,9 @@ class Letter(models.Model):
             # Covering: the "possible duplicate" probe (same fingerprint, another id) reads
             # the index alone.
             models.Index(fields=["fingerprint", "id"], name="letter_fingerprint_id"),
-            # The queue's default list (awaiting a decision, newest first), read in order.
-            models.Index(
-                fields=["-created_at", "-id"],
-                condition=Q(status__in=AWAITING_DECISION),
-                name="letter_awaiting_newest",
-            ),
-            # On PostgreSQL, the queue's full-text search has a GIN index too (migration 0008,
-            # not declared here: SQLite has no such index; see admin.queue.search_letters).
+            # On PostgreSQL the queue has two more (migration 0008, not declared here: SQLite
+            # cannot build them): its default list (awaiting a decision, newest first) with
+            # the columns its counts read, and a GIN index for its full-text search.
             # A writer's letters, matched case-insensitively (Django's iexact compares UPPER()
             # on PostgreSQL): the writer's history and the "published recently" flag.
             models.Index(Upper("email"), F("created_at").desc(), name="letter_writer"),
