@@ -390,6 +390,19 @@ def test_on_postgresql_the_search_is_full_text_by_word_or_start_of_word():
     assert set(search_letters(Letter.objects.all(), "'&|!():*")) == set(Letter.objects.all())
 
 
+@pytest.mark.postgres
+def test_on_postgresql_the_search_can_use_its_gin_index():
+    """The query's expression is the index's (migration 0008): were they to drift apart, the
+    planner could not use the index even with sequential scans off."""
+    make_letter(body="Sir, the crossings.")
+    sql, params = search_letters(Letter.objects.all(), "cross").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "letter_search" in plan, plan
+
+
 def test_elsewhere_the_search_falls_back_to_django(client):
     """search_letters answers only on PostgreSQL; the queue then searches with icontains."""
     searched = search_letters(Letter.objects.all(), "zebra")
