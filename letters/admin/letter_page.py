@@ -77,14 +77,22 @@ class LetterEditForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        current = Letter.objects.only("edited_body", "headline").get(pk=self.instance.pk)
         if self.refusal:
+            self._compare_with(current)
             raise forms.ValidationError(self.refusal)
         text_changed = {"edited_body", "headline"} & set(self.changed_data)
-        if text_changed:
-            current = Letter.objects.only("edited_body", "headline").get(pk=self.instance.pk)
-            if cleaned.get("version") != moderation.text_version(current):
-                raise forms.ValidationError(str(moderation.EditConflict(current)))
+        if text_changed and cleaned.get("version") != moderation.text_version(current):
+            self._compare_with(current)
+            raise forms.ValidationError(str(moderation.EditConflict(current)))
         return cleaned
+
+    def _compare_with(self, current):
+        """Shown again with the editor's text after a refusal, the form carries the version
+        now saved: once the editor has compared (the page's diff shows it), saving again
+        replaces it deliberately instead of meeting the same conflict for ever."""
+        self.data = self.data.copy()
+        self.data["version"] = moderation.text_version(current)
 
 
 def flag_badges(letter):

@@ -98,6 +98,12 @@ def test_an_edit_another_editor_overtook_refuses_the_decision_and_keeps_the_text
     letter.refresh_from_db()
     assert (letter.status, letter.edited_body) == (Status.RECEIVED, "Their cut.")
     assert not letter.events.filter(to_status=Status.APPROVED).exists()
+    # Compared (the page carries the version now saved), deciding again replaces their cut.
+    version = response.context["adminform"].form["version"].value()
+    assert version == moderation.text_version(letter)
+    decide(client, letter, "approve_letters", edited_body="My own cut.", version=version)
+    letter.refresh_from_db()
+    assert (letter.status, letter.edited_body) == (Status.APPROVED, "My own cut.")
 
 
 def test_an_edit_over_the_hard_limit_refuses_the_decision_and_keeps_the_text(client, settings):
