@@ -206,6 +206,8 @@ class QueueChangeList(ChangeList):
             # One page, or "show all": Django runs the filtered list again; its ids are read.
             self.result_list = self.paginator.rows(self.paginator.capped_ids)
 
+    COUNT_BY_ID = 1000  # lists this short (or searched) are counted by the ids already read
+
     @cached_property
     def counts(self):
         """Counts per status and per flag (every flag of FLAGS) of the list as filtered, capped
@@ -222,8 +224,15 @@ class QueueChangeList(ChangeList):
             )
             for flag in FLAGS
         }
-        listed = self.queryset.annotate(**flags).values("status", *flags)
-        found = listed[: CappedCountPaginator.CAP + 1].aggregate(
+        ids = self.paginator.capped_ids
+        if self.query or len(ids) <= self.COUNT_BY_ID:
+            # A search or a narrow list: count the rows already found, by id, rather than
+            # search again.
+            listed = Letter.objects.filter(pk__in=ids).annotate(**flags).values("status", *flags)
+        else:
+            listed = self.queryset.annotate(**flags).values("status", *flags)
+            listed = listed[: CappedCountPaginator.CAP + 1]
+        found = listed.aggregate(
             **{f"status_{s.value}": Count("status", filter=Q(status=s.value)) for s in Status},
             **{f"flag_{name}": Count("status", filter=Q(**{name: True})) for name in flags},
         )

@@ -315,7 +315,11 @@ def test_the_queue_is_titled_by_what_it_lists(client):
     assert client.get(QUEUE + "?status=all").context["title"] == "All letters"
 
 
-def test_the_queue_counts_each_status_and_each_flag_of_the_list(client, settings):
+@pytest.mark.parametrize("by_id", [True, False], ids=["counted-by-id", "counted-by-the-list"])
+def test_the_queue_counts_each_status_and_each_flag_of_the_list(
+    client, settings, monkeypatch, by_id
+):
+    monkeypatch.setattr("letters.admin.queue.QueueChangeList.COUNT_BY_ID", 1000 if by_id else 0)
     settings.LETTERS_SOFT_WORD_LIMIT = 3
     make_letter(suspect=True, body="Sir, suspect.")
     make_letter(status=Status.SHORTLISTED, body="Sir, far too many words here.")
@@ -375,8 +379,10 @@ def test_the_queue_with_its_counts_costs_the_same_queries_at_any_size(
     assert 'id="desk-counts"' in response.content.decode()
 
 
-def test_the_counts_are_capped_like_the_list(client, monkeypatch):
+@pytest.mark.parametrize("by_id", [True, False], ids=["counted-by-id", "counted-by-the-list"])
+def test_the_counts_are_capped_like_the_list(client, monkeypatch, by_id):
     monkeypatch.setattr("letters.admin.queue.CappedCountPaginator.CAP", 3)
+    monkeypatch.setattr("letters.admin.queue.QueueChangeList.COUNT_BY_ID", 1000 if by_id else 0)
     for _ in range(5):
         make_letter()
     client.force_login(editor())
