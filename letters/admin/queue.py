@@ -206,7 +206,7 @@ class QueueChangeList(ChangeList):
             # One page, or "show all": Django runs the filtered list again; its ids are read.
             self.result_list = self.paginator.rows(self.paginator.capped_ids)
 
-    COUNT_BY_ID = 1000  # lists this short (or searched) are counted by the ids already read
+    COUNT_BY_ID = 1000  # lists this short are counted by the ids already read
 
     @cached_property
     def counts(self):
@@ -225,9 +225,8 @@ class QueueChangeList(ChangeList):
             for flag in FLAGS
         }
         ids = self.paginator.capped_ids
-        if self.query or len(ids) <= self.COUNT_BY_ID:
-            # A search or a narrow list: count the rows already found, by id, rather than
-            # search again.
+        if len(ids) <= self.COUNT_BY_ID:
+            # A short list: count the rows already found, by id, rather than filter again.
             listed = Letter.objects.filter(pk__in=ids).annotate(**flags).values("status", *flags)
         else:
             listed = self.queryset.annotate(**flags).values("status", *flags)
