@@ -253,6 +253,10 @@ LETTERS_EDITION_WORD_BUDGET = env_int("LETTERS_EDITION_WORD_BUDGET", 1200, minim
 # The length editors aim for: longer letters are flagged on the desk (the form refuses only
 # LETTERS_WORD_LIMIT; email letters are never refused for length).
 LETTERS_SOFT_WORD_LIMIT = env_int("LETTERS_SOFT_WORD_LIMIT", LETTERS_WORD_LIMIT, minimum=1)
+# The longest version to publish an editor can save (the writer's original is never refused).
+LETTERS_HARD_WORD_LIMIT = env_int(
+    "LETTERS_HARD_WORD_LIMIT", 2 * LETTERS_SOFT_WORD_LIMIT, minimum=LETTERS_SOFT_WORD_LIMIT
+)
 # One published letter per writer per this many days: later letters are flagged (0: no flag).
 LETTERS_WRITER_FREQUENCY_DAYS = env_int("LETTERS_WRITER_FREQUENCY_DAYS", 14, minimum=0)
 # "We reply only if we publish": no rejection replies, and undecided letters expire silently.

@@ -2,7 +2,8 @@
 
 queue.py        the moderation queue's filters, counting and page
 actions.py      the queue's actions and the pages that ask for a reason, a time, an article
-letter_page.py  the letter page: edit form, diff, flags, history
+letter_page.py  the letter page: edit form, diff, flags, history, shortcuts
+letter_views.py the letter page's views: decide (edit saved first), next/previous, undo
 letters.py      LetterAdmin (queue and letter page together)
 editions.py     editions of the letters page
 inbound.py      every inbound email as it arrived

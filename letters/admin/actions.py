@@ -8,21 +8,36 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from .. import moderation
-from ..models import Article, Letter, RejectionReason, ReplyKind, ReplyTemplate, Status
+from ..models import (
+    Article,
+    Letter,
+    LetterEvent,
+    RejectionReason,
+    ReplyKind,
+    ReplyTemplate,
+    Status,
+)
 
 
-def safe_next(request):
-    """The posted `_next` if it is a page of this site, else "" (no open redirect)."""
-    target = request.POST.get("_next", "")
+def safe_next(request, field="_next"):
+    """The posted `_next` (or `field`) if it is a page of this site, else "" (no open
+    redirect)."""
+    target = request.POST.get(field, "")
     if target and url_has_allowed_host_and_scheme(
         target, {request.get_host()}, require_https=request.is_secure()
     ):
         return target
     return ""
+
+
+# The letter page's decision buttons submit the edit form with this field naming the action:
+# the pending edit is saved first (LetterAdmin.decide), then the decision taken.
+DECIDE = "_decide"
 
 
 def _redirect_to_next(request):
@@ -66,6 +81,8 @@ def run_on_each(modeladmin, request, queryset, operation, done_verb, **kwargs):
             continue
         done += changed
         unchanged += not changed
+    if done == 1 and len(names) == 1:
+        offer_undo(request, letter_id, names[letter_id])
     if done:
         modeladmin.message_user(
             request, f"{done_verb} {done} letter{'s' if done != 1 else ''}.", messages.SUCCESS
@@ -81,6 +98,36 @@ def run_on_each(modeladmin, request, queryset, operation, done_verb, **kwargs):
             request, f"... and {len(refused) - 25} more refused.", messages.WARNING
         )
     return _redirect_to_next(request)
+
+
+UNDO = "desk_undo"  # in the session until the next page shows it
+
+
+def offer_undo(request, letter_id, name):
+    """After one letter's decision: if it is one the editor can take back (moderation.undo),
+    the next page the editor sees offers "Undo" beside the message."""
+    event = (
+        LetterEvent.objects.filter(letter_id=letter_id)
+        .exclude(to_status="")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if event and event.actor_id == request.user.pk and moderation.undoable(event):
+        request.session[UNDO] = {
+            "letter": letter_id,
+            "event": event.pk,
+            "what": f"{event.action.capitalize()}: {name}",
+        }
+
+
+def undo_offered(request, filters=""):
+    """The undo to offer on this page (taken from the session: shown once), or None; its
+    form posts to the letter's undo, carrying the queue's `filters` back to the letter."""
+    undo = request.session.pop(UNDO, None)
+    if undo:
+        url = reverse("admin:letters_letter_undo", args=[undo["letter"]])
+        undo["url"] = f"{url}?{urlencode({'_changelist_filters': filters})}" if filters else url
+    return undo
 
 
 def _left_the_list(request, names):
@@ -150,7 +197,13 @@ def ask(modeladmin, request, queryset, form, title, action):
             (SHOWN_STATUS.format(pk), status)
             for pk, status in shown_statuses(request, queryset.values_list("pk", flat=True)).items()
         ],
-        "next": safe_next(request),  # the Cancel link and, after applying, the redirect
+        "next": safe_next(request),  # after applying, the redirect (and the Cancel link)
+        "back": safe_next(request, "_back"),  # the Cancel link, if the page says (letter page)
+        # From the letter page (its edit already saved), the apply step goes to the queue's
+        # action, over every status; from the queue, back to the queue as it was.
+        "form_action": reverse("admin:letters_letter_changelist") + "?status=all"
+        if DECIDE in request.POST
+        else "",
         "opts": modeladmin.model._meta,
     }
     return TemplateResponse(request, "admin/letters/letter/action_form.html", context)

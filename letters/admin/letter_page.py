@@ -7,6 +7,7 @@ from django import forms
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from .. import moderation
 from ..models import TRANSITIONS, Letter, Status
@@ -25,11 +26,12 @@ class LetterEditForm(forms.ModelForm):
 
     class Meta:
         model = Letter
-        fields = ["edited_body", "headline"]
+        fields = ["edited_body", "headline", "article"]
         widgets = {"edited_body": forms.Textarea(attrs={"rows": 14, "class": "vLargeTextField"})}
         labels = {"edited_body": "Version to publish"}
 
     user = None  # set by LetterAdmin.get_form
+    refusal = None  # set by LetterAdmin.get_form: why moderation refused this very edit
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -53,15 +55,44 @@ class LetterEditForm(forms.ModelForm):
             self.fields["headline"].disabled = True
         if not moderation.can(self.user, "add_note"):
             self.fields["new_note"].disabled = True
+        article = self.fields.get("article")
+        if article is not None:
+            article.required = False
+            article.label = "Assign to article"
+            article.help_text = "Type part of the headline to find the article."
+            if not moderation.can(self.user, "assign_to_article"):
+                article.disabled = True
+            # Only the picker: no links to add, change or delete articles from a letter.
+            for can in ("add", "change", "delete", "view"):
+                setattr(article.widget, f"can_{can}_related", False)
+
+    def clean_edited_body(self):
+        edited_body = self.cleaned_data["edited_body"] or ""
+        if "edited_body" in self.changed_data and edited_body.split() != self.instance.body.split():
+            try:
+                moderation.check_length(edited_body)
+            except moderation.EditTooLong as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return edited_body
 
     def clean(self):
         cleaned = super().clean()
+        current = Letter.objects.only("edited_body", "headline").get(pk=self.instance.pk)
+        if self.refusal:
+            self._compare_with(current)
+            raise forms.ValidationError(self.refusal)
         text_changed = {"edited_body", "headline"} & set(self.changed_data)
-        if text_changed:
-            current = Letter.objects.only("edited_body", "headline").get(pk=self.instance.pk)
-            if cleaned.get("version") != moderation.text_version(current):
-                raise forms.ValidationError(str(moderation.EditConflict(current)))
+        if text_changed and cleaned.get("version") != moderation.text_version(current):
+            self._compare_with(current)
+            raise forms.ValidationError(str(moderation.EditConflict(current)))
         return cleaned
+
+    def _compare_with(self, current):
+        """Shown again with the editor's text after a refusal, the form carries the version
+        now saved: once the editor has compared (the page's diff shows it), saving again
+        replaces it deliberately instead of meeting the same conflict for ever."""
+        self.data = self.data.copy()
+        self.data["version"] = moderation.text_version(current)
 
 
 def flag_badges(letter):
@@ -80,6 +111,17 @@ DECISIONS = [
     ("withdraw_letters", "Withdraw", "withdraw", Status.WITHDRAWN),
 ]
 
+# The letter page's keyboard shortcuts (letters/static/letters/admin-letter.js reads them from
+# the buttons' data-key and lists them on the "?" overlay): action or link -> key.
+SHORTCUTS = {
+    "next": "j",
+    "previous": "k",
+    "shortlist_letters": "s",
+    "approve_letters": "a",
+    "reject_letters": "r",
+    "mark_spam_letters": "x",
+}
+
 
 # The writer's data, offered under "Writer's history": (action, label, needed permission).
 WRITER_ACTIONS = [
@@ -88,9 +130,16 @@ WRITER_ACTIONS = [
 ]
 
 
+def in_queue(name, letter_id, filters):
+    """The URL `name` for a letter, carrying the queue's filters (Django's preserved filters)."""
+    url = reverse(name, args=[letter_id])
+    return f"{url}?{urlencode({'_changelist_filters': filters})}" if filters else url
+
+
 def letter_page_context(request, letter):
     """What the letter page shows beside the form: a handful of small queries."""
     user = request.user
+    filters = request.GET.get("_changelist_filters", "")
     days = settings.LETTERS_WRITER_FREQUENCY_DAYS
     history = list(
         Letter.objects.filter(email__iexact=letter.email)
@@ -104,17 +153,20 @@ def letter_page_context(request, letter):
         other for other in history if since and other.published_at and other.published_at >= since
     ]
     decisions = [
-        (action, label)
+        (action, label, SHORTCUTS.get(action, ""))
         for action, label, operation, target in DECISIONS
         if target in TRANSITIONS[letter.status] and moderation.can(user, operation)
     ]
     if letter.status == Status.PUBLISHED and moderation.can(user, "unpublish"):
-        decisions = [("unpublish_letters", "Unpublish")]
+        decisions = [("unpublish_letters", "Unpublish", "")]
     inbound = letter.inbound_emails.order_by("received_at", "id").first()
     return {
         "letter": letter,
         "decisions": decisions,
         "changelist_url": reverse("admin:letters_letter_changelist") + "?status=all",
+        "next_url": in_queue("admin:letters_letter_next", letter.pk, filters),
+        "previous_url": in_queue("admin:letters_letter_previous", letter.pk, filters),
+        "shortcuts": SHORTCUTS,
         "diff": word_diff_html(letter.body, letter.publishable_text),
         "edited": bool(letter.edited_body),
         "edited_word_count": letter.edited_word_count,

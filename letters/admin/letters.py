@@ -21,13 +21,29 @@ from django.utils.html import format_html, format_html_join
 
 from .. import moderation
 from ..moderation.erasure import deletion_summary, erasure_preview
-from .actions import SHOWN_STATUS, AssignForm, PublishForm, RejectForm, ask, run_on_each
+from .actions import (
+    SHOWN_STATUS,
+    AssignForm,
+    PublishForm,
+    RejectForm,
+    ask,
+    run_on_each,
+    undo_offered,
+)
 from .editions import add_to_edition
-from .letter_page import LetterEditForm, flag_badges, letter_page_context
-from .queue import ArticleFilter, CappedCountPaginator, FlagFilter, QueueChangeList, StatusFilter
+from .letter_page import LetterEditForm, flag_badges
+from .letter_views import LetterPageViews
+from .queue import (
+    ArticleFilter,
+    CappedCountPaginator,
+    FlagFilter,
+    QueueChangeList,
+    StatusFilter,
+    search_letters,
+)
 
 
-class LetterAdmin(admin.ModelAdmin):
+class LetterAdmin(LetterPageViews, admin.ModelAdmin):
     list_display = [
         "received",
         "writer",
@@ -54,7 +70,8 @@ class LetterAdmin(admin.ModelAdmin):
     paginator = CappedCountPaginator
     ordering = ["-created_at", "-id"]
     form = LetterEditForm
-    fields = ["edited_body", "headline", "version", "new_note"]
+    fields = ["edited_body", "headline", "version", "new_note", "article"]
+    autocomplete_fields = ["article"]
     actions = [
         "shortlist_letters",
         "approve_letters",
@@ -99,6 +116,17 @@ class LetterAdmin(admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return QueueChangeList
+
+    def get_search_results(self, request, queryset, search_term):
+        """Full-text search on PostgreSQL (GIN index), Django's icontains elsewhere."""
+        searched = search_letters(queryset, search_term)
+        if searched is None:
+            return super().get_search_results(request, queryset, search_term)
+        return searched, False
+
+    def changelist_view(self, request, extra_context=None):
+        extra = {"undo": undo_offered(request, request.GET.urlencode()), **(extra_context or {})}
+        return super().changelist_view(request, extra_context=extra)
 
     def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
         actions = super().get_actions(request, action_location)
@@ -314,38 +342,9 @@ class LetterAdmin(admin.ModelAdmin):
         for pk in queryset.values_list("pk", flat=True):
             moderation.delete_letter(pk, actor=request.user)
 
-    # The letter page
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-        return type(form.__name__, (form,), {"user": request.user})
-
+    # The letter page (its views: letter_views.LetterPageViews)
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("article")
-
-    def save_model(self, request, obj, form, change):
-        """Saved through letters.moderation (never obj.save()): the edit and the note are
-        recorded with who made them, and the writer's original is left alone."""
-        if {"edited_body", "headline"} & set(form.changed_data):
-            try:
-                moderation.edit_text(
-                    obj.pk,
-                    edited_body=form.cleaned_data["edited_body"] or "",
-                    headline=form.cleaned_data["headline"],
-                    actor=request.user,
-                    expected_version=form.cleaned_data["version"],
-                )
-            except (moderation.EditConflict, moderation.NotPermitted) as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-        note = form.cleaned_data.get("new_note", "").strip()
-        if note:
-            moderation.add_note(obj.pk, note, actor=request.user)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        letter = self.get_object(request, object_id)
-        extra = dict(extra_context or {})
-        if letter is not None:
-            extra.update(letter_page_context(request, letter))
-        return super().change_view(request, object_id, form_url, extra_context=extra)
 
 
 class EraseForm(forms.Form):

@@ -18,6 +18,8 @@ class Status(models.TextChoices):
 
 # The one transitions table: from each status, the statuses a letter may move to.
 # letters.moderation checks every change against it; nothing else changes a letter's status.
+# A decision the desk can undo (moderation.undo: shortlist, reject, spam) needs its reverse here:
+# rejected -> shortlisted or approved and spam -> shortlisted are those undos (and reconsidering).
 TRANSITIONS = {
     Status.UNCONFIRMED: {Status.RECEIVED, Status.SPAM, Status.WITHDRAWN, Status.EXPIRED},
     Status.RECEIVED: {
@@ -38,8 +40,8 @@ TRANSITIONS = {
     },
     Status.APPROVED: {Status.SHORTLISTED, Status.PUBLISHED, Status.REJECTED, Status.WITHDRAWN},
     Status.PUBLISHED: {Status.WITHDRAWN},
-    Status.REJECTED: {Status.RECEIVED},
-    Status.SPAM: {Status.RECEIVED},
+    Status.REJECTED: {Status.RECEIVED, Status.SHORTLISTED, Status.APPROVED},
+    Status.SPAM: {Status.RECEIVED, Status.SHORTLISTED},
     Status.EXPIRED: {Status.RECEIVED},
     Status.WITHDRAWN: set(),
 }

@@ -7,7 +7,7 @@ and starts follow-up work after commit (letters.jobs). All are safe to run twice
 rules.py        transition, record, permissions, the errors
 arrivals.py     submit, confirm, receive by email, follow-ups
 decisions.py    shortlist, approve, reject, spam, reconsider, withdraw (also by the writer),
-                expire, assign
+                expire, assign, undo
 editing.py      the version to publish, notes
 editions.py     assemble an edition: create, add and remove letters, order, headlines
 publication.py  publish and schedule letters and editions, publish_due
@@ -34,10 +34,12 @@ from .decisions import (
     reconsider,
     reject,
     shortlist,
+    undo,
+    undoable,
     withdraw,
     withdraw_by_writer,
 )
-from .editing import EditConflict, add_note, edit_text, text_version
+from .editing import EditConflict, EditTooLong, add_note, check_length, edit_text, text_version
 from .editions import (
     EditionChanged,
     EditionNotDraft,
@@ -80,6 +82,7 @@ __all__ = [
     "EditConflict",
     "EditionChanged",
     "EditionNotDraft",
+    "EditTooLong",
     "EditionNotReady",
     "NotPermitted",
     "PublicationPlan",
@@ -93,6 +96,7 @@ __all__ = [
     "approve",
     "assign_to_article",
     "can",
+    "check_length",
     "check_with_spam_service",
     "check",
     "confirm",
@@ -123,6 +127,8 @@ __all__ = [
     "text_version",
     "transition",
     "unpublish",
+    "undo",
+    "undoable",
     "unschedule_edition",
     "withdraw",
     "withdraw_by_writer",

@@ -1,5 +1,5 @@
 """The desk's decisions on a letter: shortlist, approve, reject (with a reply), spam,
-reconsider, withdraw, expire, and which article it answers."""
+reconsider, withdraw, expire, which article it answers, and undoing a decision just taken."""
 
 from datetime import timedelta
 
@@ -8,8 +8,26 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import jobs
-from ..models import AWAITING_DECISION, UNDECIDED, Article, Letter, RejectionReason, Reply, Status
-from .rules import TransitionNotAllowed, check, lock, record, refuse_stale, signed_in, transition
+from ..models import (
+    AWAITING_DECISION,
+    TRANSITIONS,
+    UNDECIDED,
+    Article,
+    Letter,
+    RejectionReason,
+    Reply,
+    Status,
+)
+from .rules import (
+    TransitionNotAllowed,
+    check,
+    last_change,
+    lock,
+    record,
+    refuse_stale,
+    signed_in,
+    transition,
+)
 
 
 @transaction.atomic
@@ -251,3 +269,70 @@ def queue_reply(letter, template, *, actor=None):
     record(letter, "reply queued", actor=actor, note=f"{template.name}: {subject}")
     jobs.enqueue(jobs.SEND_REPLY, reply.pk)
     return reply
+
+
+# The decisions an editor can take back just after taking them (the "Undo" on the desk's
+# message): the event's action -> the operation whose permission undoing it needs.
+UNDOABLE = {"shortlisted": "shortlist", "rejected": "reject", "marked spam": "mark_spam"}
+
+
+def undoable(event):
+    """Whether `event` is a decision undo() can take back (its reverse is in the table)."""
+    return (
+        event.action in UNDOABLE
+        and Status(event.from_status) in TRANSITIONS[Status(event.to_status)]
+    )
+
+
+@transaction.atomic
+def undo(letter_id, event_id, *, actor=None):
+    """Take back a shortlisting, rejection or spam marking: the letter returns to the status
+    it had, through the transitions table, recorded as an "undone" event.
+
+    Only the letter's latest status change, and only by who made it; a letter that moved on
+    since raises TransitionNotAllowed and nothing changes. A reply already queued by the
+    rejection is not recalled (the event's note says so). Safe to repeat: undoing a decision
+    already undone changes and records nothing. Returns (letter, changed).
+    """
+    letter = lock(letter_id)
+    event = letter.events.get(pk=event_id)
+    if not undoable(event):
+        raise TransitionNotAllowed(
+            letter, event.from_status or letter.status, "This cannot be undone."
+        )
+    check(actor, UNDOABLE[event.action])
+    status_events = letter.events.exclude(to_status="").order_by("-created_at", "-id")
+    latest = status_events.first()
+    if latest.pk != event.pk:
+        if latest.action == "undone" and latest.created_at >= event.created_at:
+            if letter.status == event.from_status:
+                return letter, False
+        raise TransitionNotAllowed(
+            letter,
+            event.from_status,
+            f"This letter is now {last_change(letter)}: its {event.action} can no longer be "
+            "undone.",
+        )
+    if signed_in(actor) is not None and event.actor_id != actor.pk:
+        raise TransitionNotAllowed(
+            letter, event.from_status, "Only who took a decision can undo it."
+        )
+    replied = (
+        event.action == "rejected"
+        and letter.replies.filter(created_at__gte=event.created_at).exists()
+    )
+    changes = {}
+    if event.to_status in (Status.REJECTED, Status.SPAM):
+        changes["rejection_reason"] = ""
+        if event.from_status in UNDECIDED:
+            changes["decided_at"] = None
+    return transition(
+        letter_id,
+        event.from_status,
+        action="undone",
+        actor=actor,
+        note=f"Undid “{event.action}”."
+        + (" The reply already sent to the writer is not recalled." if replied else ""),
+        expected_status=event.to_status,
+        **changes,
+    )

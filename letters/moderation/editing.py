@@ -4,6 +4,7 @@ touched), with conflict detection between editors; and the desk's internal notes
 import hashlib
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,6 +23,26 @@ class EditConflict(Exception):
         )
 
 
+class EditTooLong(ValueError):
+    """The version to publish is longer than the desk's hard limit (LETTERS_HARD_WORD_LIMIT)."""
+
+    def __init__(self, words):
+        self.words = words
+        limit = settings.LETTERS_HARD_WORD_LIMIT
+        super().__init__(
+            f"The version to publish has {words} words: the most the desk can save is {limit}. "
+            "Cut it further, then save."
+        )
+
+
+def check_length(edited_body):
+    """Raise EditTooLong if an edited version (not the writer's original) is over the hard
+    limit. An empty edit means "publish the original", which is never refused."""
+    words = count_words(edited_body)
+    if edited_body and words > settings.LETTERS_HARD_WORD_LIMIT:
+        raise EditTooLong(words)
+
+
 def text_version(letter):
     """A token for the letter's editable text, carried by the edit form to detect conflicts."""
     raw = f"{letter.edited_body}\x00{letter.headline}".encode()
@@ -34,7 +55,8 @@ def edit_text(letter_id, *, edited_body, headline=None, actor=None, expected_ver
 
     Records an "edited" event with the word counts. Not a status change. `expected_version`
     is the text_version() the editor started from: if someone else saved a different text in
-    the meantime, EditConflict is raised rather than losing their change. Saving the same
+    the meantime, EditConflict is raised rather than losing their change; an edit over
+    LETTERS_HARD_WORD_LIMIT raises EditTooLong. Either way nothing is saved. Saving the same
     text again (a double click) changes and records nothing.
     """
     check(actor, "edit_text")
@@ -51,6 +73,7 @@ def edit_text(letter_id, *, edited_body, headline=None, actor=None, expected_ver
         return letter, False
     if expected_version is not None and expected_version != text_version(letter):
         raise EditConflict(letter)
+    check_length(edited_body)
     before = count_words(letter.publishable_text)
     changes = []
     if edited_body != letter.edited_body:

@@ -3,6 +3,8 @@ import importlib
 import pytest
 from django.apps import apps as django_apps
 from django.core.cache import cache
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from letters import views
 from letters.intake import articles, smtp
@@ -78,3 +80,13 @@ def publisher():
     site = LocalSite().start()
     yield site
     site.stop()
+
+
+@pytest.fixture
+def latest_migrations_afterwards(transactional_db):
+    """For a test that migrates the database back to test a migration: afterwards it is
+    migrated forward to the latest migrations, whatever the test did, so the tests after it
+    find every table and column."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())

@@ -281,7 +281,7 @@ def test_a_confirmation_for_a_letter_no_longer_awaiting_it_is_not_enqueued(setti
     assert enqueued == []
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("latest_migrations_afterwards")
 def test_the_migration_keeps_every_sent_mail_sent():
     executor = MigrationExecutor(connection)
     before, after = (

@@ -370,7 +370,7 @@ def test_a_feed_that_is_not_an_http_address_stops_start_up_naming_the_variable()
     assert "LETTERS_ARTICLE_FEEDS" in result.stderr
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("latest_migrations_afterwards")
 def test_the_migration_keeps_one_article_per_canonical_url():
     from django.db.migrations.executor import MigrationExecutor
 
