@@ -14,6 +14,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from . import moderation, notifications, retention
+from .checks import analysis
 from .intake import acknowledge, imap, process
 
 # A letter whose confirmation email has not gone out this long after it was written is
@@ -101,3 +102,10 @@ def purge_raw_email():
 def poll_imap():
     """Never raises: a failed poll is logged and the next beat tick tries again."""
     imap.poll_imap()
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def analyse_letter(letter_id):
+    """Near-duplicates, exclusivity and quotes of a new letter. Idempotent: run twice, it
+    finds and writes the same (a letter gone meanwhile is skipped)."""
+    analysis.analyse_letter(letter_id)

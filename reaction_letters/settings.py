@@ -52,6 +52,22 @@ def env_int(name, default, *, minimum=None):
     return value
 
 
+def env_fraction(name, default):
+    """A number between 0 and 1 (a share, a similarity)."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} must be a number between 0 and 1, not {raw!r}."
+        ) from None
+    if not 0 < value <= 1:
+        raise ImproperlyConfigured(f"{name} must be more than 0 and at most 1, not {value}.")
+    return value
+
+
 def env_list(name, default=()):
     raw = os.environ.get(name)
     if raw is None:
@@ -250,6 +266,11 @@ LETTERS_EDITIONS_PER_PAGE = env_int("LETTERS_EDITIONS_PER_PAGE", 5, minimum=1)
 LETTERS_SOFT_WORD_LIMIT = env_int("LETTERS_SOFT_WORD_LIMIT", LETTERS_WORD_LIMIT, minimum=1)
 # One published letter per writer per this many days: later letters are flagged (0: no flag).
 LETTERS_WRITER_FREQUENCY_DAYS = env_int("LETTERS_WRITER_FREQUENCY_DAYS", 14, minimum=0)
+# Campaigns and repeats: each new letter is compared with the letters of this many days around
+# it (letters.checks); letters whose estimated word-shingle Jaccard similarity is at least the
+# threshold are near-duplicates and form a cluster (a campaign when several writers are in it).
+LETTERS_CAMPAIGN_WINDOW_DAYS = env_int("LETTERS_CAMPAIGN_WINDOW_DAYS", 180, minimum=1)
+LETTERS_CAMPAIGN_THRESHOLD = env_fraction("LETTERS_CAMPAIGN_THRESHOLD", 0.5)
 # "We reply only if we publish": no rejection replies, and undecided letters expire silently.
 LETTERS_NOTIFY_ONLY_IF_PUBLISHED = env_bool("LETTERS_NOTIFY_ONLY_IF_PUBLISHED", False)
 # Undecided letters expire this many days after they arrived (0: never).

@@ -66,7 +66,7 @@ class LetterEditForm(forms.ModelForm):
 
 def flag_badges(letter):
     """(css, explanation, label) for each flag the letter carries, for the badges."""
-    return [(flag.name, why, flag.badge) for flag, why in letter.carried_flags()]
+    return [(flag.name, why, letter.badge(flag)) for flag, why in letter.carried_flags()]
 
 
 # Which buttons the letter page offers: (action, label, needed permission, target status).

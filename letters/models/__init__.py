@@ -7,9 +7,20 @@ editions.py  Edition, EditionLetter, EditionEvent
 replies.py   ReplyTemplate, Reply, Notification
 inbound.py   InboundEmail (raw mail first), InboundEmailEvent, EmailAcknowledgement
 erasures.py  WriterErasure (the log of erasures, without the data erased)
+checks.py    the similarity index (signatures, band keys, pairs, clusters), the exclusivity
+             and quote checks, other desks' domains, writer merges
 """
 
 from .articles import Article, ArticleQuerySet
+from .checks import (
+    Cluster,
+    DeskDomain,
+    LetterBand,
+    LetterChecks,
+    LetterSignature,
+    SimilarPair,
+    WriterMerge,
+)
 from .editions import Edition, EditionEvent, EditionLetter, EditionQuerySet
 from .erasures import WriterErasure
 from .inbound import (
@@ -52,6 +63,13 @@ __all__ = [
     "Article",
     "ArticleQuerySet",
     "Channel",
+    "Cluster",
+    "DeskDomain",
+    "LetterBand",
+    "LetterChecks",
+    "LetterSignature",
+    "SimilarPair",
+    "WriterMerge",
     "Edition",
     "EditionEvent",
     "EditionLetter",

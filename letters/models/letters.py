@@ -55,6 +55,11 @@ FLAGS = (
     Flag("published_recently", "Writer published recently", "published recently"),
     Flag("duplicate", "Possible duplicate", "duplicate?"),
     Flag("late", "Arrived after letters closed", "late"),
+    # Found by the processing step (letters.checks), read from its rows.
+    Flag("campaign", "Campaign (near-duplicates from several writers)", "campaign"),
+    Flag("repeat", "Writer repeats an earlier letter", "repeat"),
+    Flag("not_exclusive", "Sent to other outlets too", "not exclusive"),
+    Flag("misquote", "Quote not found in the article", "quote?"),
 )
 
 
@@ -104,6 +109,13 @@ class LetterQuerySet(models.QuerySet):
         return self.annotate(
             writer_published_recently=published_recently_by_writer(now),
             possible_duplicate=same_words_elsewhere(),
+            # letters.checks' rows: one LEFT JOIN each on a primary key, and an EXISTS.
+            cluster_size=F("similarity__cluster__size"),
+            cluster_writers=F("similarity__cluster__writers"),
+            cluster_pk=F("similarity__cluster_id"),
+            repeats_writer=repeats_own_letter(),
+            not_exclusive=Coalesce(F("checks__not_exclusive"), False),
+            quotes_not_found=Coalesce(F("checks__quotes_not_found"), 0),
         )
 
     def flagged(self, flag, now=None):
@@ -115,6 +127,10 @@ class LetterQuerySet(models.QuerySet):
             "published_recently": lambda: published_recently_by_writer(now),
             "duplicate": same_words_elsewhere,
             "late": arrived_after_letters_closed,
+            "campaign": lambda: Q(similarity__cluster__writers__gte=2),
+            "repeat": repeats_own_letter,
+            "not_exclusive": lambda: Q(checks__not_exclusive=True),
+            "misquote": lambda: Q(checks__quotes_not_found__gt=0),
         }
         if flag not in conditions:
             raise ValueError(f"Unknown flag {flag!r}")
@@ -309,8 +325,23 @@ class Letter(models.Model):
             "duplicate": getattr(self, "possible_duplicate", False)
             and "Another letter has the same words",
             "late": self.arrived_late and "Arrived after letters closed on the article",
+            "campaign": (getattr(self, "cluster_writers", 0) or 0) >= 2
+            and f"Near-duplicate of other letters: {self.cluster_size} letters from "
+            f"{self.cluster_writers} writers",
+            "repeat": getattr(self, "repeats_writer", False)
+            and "Nearly the same as another letter from the same writer",
+            "not_exclusive": getattr(self, "not_exclusive", False)
+            and "Addressed to, or says it went to, other outlets too",
+            "misquote": (getattr(self, "quotes_not_found", 0) or 0) > 0
+            and f"{self.quotes_not_found} quote(s) not found in the article",
         }
         return [(flag, why[flag.name]) for flag in FLAGS if flag.badge and why.get(flag.name)]
+
+    def badge(self, flag):
+        """The badge's words for `flag`: the campaign's carries its size and writers."""
+        if flag.name == "campaign" and getattr(self, "cluster_size", None):
+            return f"campaign {self.cluster_size}/{self.cluster_writers}"
+        return flag.badge
 
     @property
     def was_edited(self):
@@ -331,6 +362,12 @@ def published_recently_by_writer(now=None):
             published_at__gte=since,
         ).exclude(pk=OuterRef("pk"))
     )
+
+
+def repeats_own_letter():
+    """EXISTS: a near-duplicate of this letter from the same writer (letters.checks)."""
+    pair = Letter._meta.get_field("similar_pairs").related_model  # models.checks imports us
+    return Exists(pair.objects.filter(letter=OuterRef("pk"), same_writer=True))
 
 
 def same_words_elsewhere():

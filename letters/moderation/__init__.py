@@ -11,6 +11,7 @@ editing.py      the version to publish, notes
 publication.py  publish and schedule letters and editions, publish_due
 screening.py    suspect content (links, spam phrases) and the publisher's spam service
 erasure.py      a writer's data: export, erasure at their request, deleting a letter
+campaigns.py    a campaign settled at once: keep one letter, reject the rest
 """
 
 from .arrivals import (
@@ -21,6 +22,7 @@ from .arrivals import (
     record_follow_up,
     submit,
 )
+from .campaigns import NotInCluster, settle_campaign
 from .decisions import (
     approve,
     assign_to_article,
@@ -64,6 +66,7 @@ __all__ = [
     "PERMISSIONS",
     "EditConflict",
     "EditionNotReady",
+    "NotInCluster",
     "NotPermitted",
     "StaleDecision",
     "TransitionNotAllowed",
@@ -95,6 +98,7 @@ __all__ = [
     "schedule",
     "schedule_edition",
     "screen",
+    "settle_campaign",
     "shortlist",
     "submit",
     "text_version",

@@ -36,6 +36,8 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from .. import jobs
+from ..checks import index as similarity_index
 from ..models import (
     EditionEvent,
     InboundEmail,
@@ -137,6 +139,7 @@ def _delete(letter, *, actor, actor_label, reason, now, empty_mail=True):
         created_at=now,
     )
     _forget_admin_log([letter.pk])
+    similarity_index.forget([letter.pk])  # and mend the cluster it was in
     letter.delete()  # notes, replies and notices go with it; events and mail stay, unlinked
     return counts
 
@@ -219,6 +222,8 @@ def _keep_published(letter, *, actor, actor_label):
         note="Personal data erased at the writer's request; kept as published (name and town).",
     )
     _forget_admin_log([letter.pk])
+    # Its text is now the published one: compare that, not the erased original.
+    jobs.enqueue(jobs.ANALYSE_LETTER, letter.pk)
     return {"notes": notes, "replies": replies}
 
 
