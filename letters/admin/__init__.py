@@ -8,12 +8,23 @@ editions.py     editions of the letters page
 inbound.py      every inbound email as it arrived
 replies.py      reply templates and replies
 articles.py     articles
+campaigns.py    clusters of near-duplicates (campaigns) and other outlets' letters desks
 """
 
 from django.contrib import admin
 
-from ..models import Article, Edition, InboundEmail, Letter, Reply, ReplyTemplate
+from ..models import (
+    Article,
+    Cluster,
+    DeskDomain,
+    Edition,
+    InboundEmail,
+    Letter,
+    Reply,
+    ReplyTemplate,
+)
 from .articles import ArticleAdmin
+from .campaigns import ClusterAdmin, DeskDomainAdmin
 from .editions import EditionAdmin
 from .inbound import InboundEmailAdmin
 from .letters import LetterAdmin
@@ -25,3 +36,5 @@ admin.site.register(Edition, EditionAdmin)
 admin.site.register(InboundEmail, InboundEmailAdmin)
 admin.site.register(ReplyTemplate, ReplyTemplateAdmin)
 admin.site.register(Reply, ReplyAdmin)
+admin.site.register(Cluster, ClusterAdmin)
+admin.site.register(DeskDomain, DeskDomainAdmin)

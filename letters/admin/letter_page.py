@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .. import moderation
-from ..models import TRANSITIONS, Letter, Status
+from ..models import TRANSITIONS, Letter, LetterChecks, LetterSignature, SimilarPair, Status
 from ..word_diff import word_diff_html
 
 
@@ -88,6 +88,23 @@ WRITER_ACTIONS = [
 ]
 
 
+def checks_context(letter):
+    """What the processing step found (letters.checks): exclusivity evidence, quotes, the
+    near-duplicates and their cluster. Empty until the letter's analysis has run."""
+    similar = list(
+        SimilarPair.objects.filter(letter=letter)
+        .select_related("other")
+        .only("jaccard", "same_writer", "other__id", "other__name", "other__status")
+        .order_by("-jaccard")[:10]
+    )
+    signature = LetterSignature.objects.filter(pk=letter.pk).select_related("cluster").first()
+    return {
+        "checks": LetterChecks.objects.filter(letter=letter).first(),
+        "similar": similar,
+        "cluster": signature.cluster if signature and signature.cluster_id else None,
+    }
+
+
 def letter_page_context(request, letter):
     """What the letter page shows beside the form: a handful of small queries."""
     user = request.user
@@ -133,4 +150,5 @@ def letter_page_context(request, letter):
         "replies": letter.replies.all(),
         "inbound": inbound,
         "raw_message": inbound.raw_text() if inbound else "",
+        **checks_context(letter),
     }

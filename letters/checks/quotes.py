@@ -6,6 +6,9 @@ A passage is presented as the article's words when it is
   "your article", "the author", "claims", the author's surname...), or
 - what follows "you wrote that", "you say that", "your article states that" and the like.
 
+Found means the closest passage of the article scores FOUND_SCORE or more and has the same
+figures: punctuation, case and a word or letter changed are tolerated, a changed number is not.
+
 Pure: texts in, results out. Linear in the texts' lengths (both capped).
 """
 
@@ -88,7 +91,10 @@ def look_up(quote, article_text):
     if alignment is None:
         return Quote(quote, False, 0.0, "")
     closest = haystack[alignment.dest_start : alignment.dest_end]
-    return Quote(quote, alignment.score >= FOUND_SCORE, round(alignment.score, 1), closest)
+    # A small edit is tolerated, a changed figure is not: "12%" is not "9%".
+    figures_agree = set(re.findall(r"\d+", needle)) <= set(re.findall(r"\d+", closest))
+    found = alignment.score >= FOUND_SCORE and figures_agree
+    return Quote(quote, found, round(alignment.score, 1), closest)
 
 
 def check_quotes(letter, article_text, author=""):

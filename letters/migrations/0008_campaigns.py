@@ -5,6 +5,8 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+from letters.roles import sync_groups
+
 
 # A few letters desks to start with; editors keep the list in the admin (Other letters desks).
 DESK_DOMAINS = [
@@ -17,6 +19,10 @@ DESK_DOMAINS = [
     ("spectator.co.uk", "The Spectator"),
     ("economist.com", "The Economist"),
 ]
+
+
+def grant_new_permissions(apps, schema_editor):
+    sync_groups(apps)  # editors settle campaigns, keep the desks' list and merge writers
 
 
 def seed_desk_domains(apps, schema_editor):
@@ -127,4 +133,5 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(seed_desk_domains, migrations.RunPython.noop),
+        migrations.RunPython(grant_new_permissions, migrations.RunPython.noop),
     ]
