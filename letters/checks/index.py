@@ -109,19 +109,41 @@ def recluster(cluster_ids):
 
 
 # --- One letter ------------------------------------------------------------------------------
+# The path every new letter takes is written in plain SQL (portable: PostgreSQL and SQLite):
+# the ORM's own work per query would be most of the 2 ms budget.
+
+# A big campaign's copies match each other all: a new letter is compared with at most
+# MAX_CANDIDATES of them (enough to join their cluster) and keeps its MAX_PAIRS closest.
+MAX_CANDIDATES = 1000
+MAX_PAIRS = 100
 
 
-def _candidates(letter_id, keys, created_at):
-    """Ids of letters in the window sharing a band key with `keys` (one indexed query)."""
+def _tables():
+    return {
+        "letter": Letter._meta.db_table,
+        "signature": LetterSignature._meta.db_table,
+        "band": LetterBand._meta.db_table,
+        "pair": SimilarPair._meta.db_table,
+        "cluster": Cluster._meta.db_table,
+    }
+
+
+def _in(values):
+    return ", ".join(["%s"] * len(values))
+
+
+def candidates(cursor, letter_id, keys, created_at):
+    """(id, signature bytes, shingle hash bytes, writer, cluster) of the letters in the window
+    that share a band key with `keys`: one indexed query."""
+    t = _tables()
     span = window()
-    return (
-        LetterBand.objects.filter(
-            key__in=keys, created_at__gte=created_at - span, created_at__lte=created_at + span
-        )
-        .exclude(letter_id=letter_id)
-        .values_list("letter_id", flat=True)
-        .distinct()
+    cursor.execute(
+        f"SELECT letter_id, minhash, hashes, writer, cluster_id FROM {t['signature']} "
+        f"WHERE letter_id IN (SELECT letter_id FROM {t['band']} WHERE key IN ({_in(keys)}) "
+        "AND created_at >= %s AND created_at <= %s) AND letter_id <> %s LIMIT %s",
+        [*keys, created_at - span, created_at + span, letter_id, MAX_CANDIDATES],
     )
+    return cursor.fetchall()
 
 
 def _forget(letter_id):
@@ -147,73 +169,116 @@ def forget(letter_ids):
 def index_letter(letter_id, *, now=None):
     """Add one letter to the index, or refresh it if its text changed: its signature and band
     keys, its near-duplicates in the window and its cluster. Idempotent: a letter indexed with
-    the same text is left as it is. Returns its SimilarPair count, or None if it is gone."""
-    letter = Letter.objects.filter(pk=letter_id).only("id", "body", "email", "created_at").first()
-    if letter is None:
-        return None
-    shingle_set = sh.shingles(letter.body)
-    values = sh.signature(shingle_set)
-    keys = sh.band_keys(values)
-    blob = sh.to_bytes(values)
-    threshold = settings.LETTERS_CAMPAIGN_THRESHOLD
-    writer = letter.email.lower()
-    with transaction.atomic():
+    the same text is left as it is. Returns how many near-duplicates it keeps (pairs), or None
+    if the letter is gone."""
+    t = _tables()
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with transaction.atomic(), connection.cursor() as cursor:
         # The letter's row first, then the index's lock: the order deletion takes them in.
-        if not list(Letter.objects.select_for_update().filter(pk=letter_id).values_list("pk")):
+        cursor.execute(
+            f"SELECT body, email, created_at FROM {t['letter']} WHERE id = %s{lock}", [letter_id]
+        )
+        row = cursor.fetchone()
+        if row is None:
             return None  # deleted meanwhile
+        body, email, created_at = row
+        created_at = Letter._meta.get_field("created_at").to_python(created_at)
+        if settings.USE_TZ and timezone.is_naive(created_at):
+            created_at = timezone.make_aware(created_at, timezone.UTC)
+        shingle_set = sh.shingles(body)
+        hashes = sh.hashed(shingle_set)
+        values = sh.signature(shingle_set, hashes)
+        keys = sh.band_keys(values)
+        blob = sh.to_bytes(values)
+        writer = email.lower()
         _serialise()
-        old = LetterSignature.objects.filter(pk=letter_id).values_list("minhash", "writer").first()
+        cursor.execute(
+            f"SELECT minhash, writer FROM {t['signature']} WHERE letter_id = %s", [letter_id]
+        )
+        old = cursor.fetchone()
         if old is not None and bytes(old[0]) == blob and old[1] == writer:
             return SimilarPair.objects.filter(letter_id=letter_id).count()
         stale_cluster = _forget(letter_id) if old is not None else None
+        found = candidates(cursor, letter_id, keys, created_at)
+        estimated = sh.estimates(values, [row[1] for row in found]).tolist()
+        threshold = settings.LETTERS_CAMPAIGN_THRESHOLD
         matches = []
-        for other_id, other_blob, other_writer, cluster_id in LetterSignature.objects.filter(
-            pk__in=list(_candidates(letter_id, keys, letter.created_at))
-        ).values_list("pk", "minhash", "writer", "cluster"):
-            similarity = sh.estimate(values, sh.from_bytes(other_blob))
-            if similarity >= threshold:
-                matches.append((other_id, similarity, other_writer == writer, cluster_id))
-        signature = LetterSignature.objects.create(
-            letter_id=letter_id,
-            created_at=letter.created_at,
-            writer=writer,
-            minhash=blob,
-            shingles=len(shingle_set),
-            indexed_at=now or timezone.now(),
+        for (other_id, _, other_hashes, other_writer, cluster_id), value in zip(
+            found, estimated, strict=True
+        ):
+            share = sh.decide(value, hashes, other_hashes, threshold)
+            if share is not None:
+                matches.append((share, other_id, other_writer == writer, cluster_id))
+        matches.sort(reverse=True)
+        cursor.execute(
+            f"INSERT INTO {t['signature']} (letter_id, created_at, writer, minhash, hashes, "
+            "shingles, cluster_id, indexed_at) VALUES (%s, %s, %s, %s, %s, %s, NULL, %s)",
+            [
+                letter_id,
+                created_at,
+                writer,
+                blob,
+                hashes.tobytes(),
+                len(shingle_set),
+                now or timezone.now(),
+            ],
         )
-        LetterBand.objects.bulk_create(
-            LetterBand(letter_id=letter_id, key=key, created_at=letter.created_at) for key in keys
+        cursor.execute(
+            f"INSERT INTO {t['band']} (letter_id, key, created_at) VALUES "
+            + ", ".join(["(%s, %s, %s)"] * len(keys)),
+            [value for key in keys for value in (letter_id, key, created_at)],
         )
-        SimilarPair.objects.bulk_create(
-            pair
-            for other_id, similarity, same, _ in matches
-            for pair in (
-                SimilarPair(
-                    letter_id=letter_id, other_id=other_id, jaccard=similarity, same_writer=same
-                ),
-                SimilarPair(
-                    letter_id=other_id, other_id=letter_id, jaccard=similarity, same_writer=same
-                ),
+        kept = matches[:MAX_PAIRS]
+        if kept:
+            cursor.execute(
+                f"INSERT INTO {t['pair']} (letter_id, other_id, jaccard, same_writer) VALUES "
+                + ", ".join(["(%s, %s, %s, %s)"] * (2 * len(kept))),
+                [
+                    value
+                    for share, other, same, _ in kept
+                    for value in (letter_id, other, share, same, other, letter_id, share, same)
+                ],
             )
-        )
         if matches:
-            _join_clusters(signature, matches)
+            _join_clusters(cursor, t, letter_id, matches)
         if stale_cluster:
             recluster([stale_cluster])
-    return len(matches)
+    return len(kept)
 
 
-def _join_clusters(signature, matches):
+def _join_clusters(cursor, t, letter_id, matches):
     """Put the letter, its matches and their clusters into one cluster (the oldest of theirs,
-    else a new one), then recount it."""
+    else a new one), then recount it: three or four statements."""
     clusters = sorted({cluster for *_, cluster in matches if cluster})
-    target = clusters[0] if clusters else Cluster.objects.create().pk
+    if clusters:
+        target = clusters[0]
+    else:
+        cursor.execute(
+            f"INSERT INTO {t['cluster']} (size, writers, updated_at) VALUES (0, 0, %s) "
+            "RETURNING id",
+            [timezone.now()],
+        )
+        target = cursor.fetchone()[0]
+    loose = [other_id for _, other_id, _, cluster in matches if not cluster]
+    members = [letter_id, *loose]
+    condition = f"letter_id IN ({_in(members)})"
     if clusters[1:]:
-        LetterSignature.objects.filter(cluster__in=clusters[1:]).update(cluster=target)
-        Cluster.objects.filter(pk__in=clusters[1:]).delete()
-    loose = [other_id for other_id, *_, cluster in matches if not cluster]
-    LetterSignature.objects.filter(pk__in=[signature.pk, *loose]).update(cluster=target)
-    recount([target])
+        condition += f" OR cluster_id IN ({_in(clusters[1:])})"
+    cursor.execute(
+        f"UPDATE {t['signature']} SET cluster_id = %s WHERE {condition}",
+        [target, *members, *clusters[1:]],
+    )
+    if clusters[1:]:
+        cursor.execute(
+            f"DELETE FROM {t['cluster']} WHERE id IN ({_in(clusters[1:])})", clusters[1:]
+        )
+    cursor.execute(
+        f"UPDATE {t['cluster']} SET "
+        f"size = (SELECT COUNT(*) FROM {t['signature']} WHERE cluster_id = %s), "
+        f"writers = (SELECT COUNT(DISTINCT writer) FROM {t['signature']} WHERE cluster_id = %s), "
+        "updated_at = %s WHERE id = %s",
+        [target, target, timezone.now(), target],
+    )
 
 
 # --- Rebuilding from the database ------------------------------------------------------------
@@ -247,29 +312,60 @@ def _copy(model, columns, rows, batch_size=5000):
     model.objects.bulk_create(batch)
 
 
-def _pairs_from_keys(all_keys, ids, times, sigs, threshold, span):
-    """Near-duplicate pairs (i < j, similarity) among letters sharing a band key, within
-    `span` of each other: sort the keys (numpy) and compare within each run of equal keys."""
-    order = np.argsort(all_keys, kind="stable")
-    sorted_keys = all_keys[order]
+def _copy_bands(ids, created, keys):
+    """All band keys: on PostgreSQL as COPY text built a letter at a time (4 million rows at
+    100,000 letters), elsewhere through _copy."""
+    if connection.vendor != "postgresql":
+        _copy(
+            LetterBand,
+            ["letter_id", "key", "created_at"],
+            ((ids[i], key, created[i]) for i, row in enumerate(keys.tolist()) for key in row),
+        )
+        return
+    table = LetterBand._meta.db_table
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {table} (letter_id, key, created_at) FROM STDIN") as copy:
+            chunk = []
+            for i, row in enumerate(keys.tolist()):
+                tail = f"\t{created[i].isoformat()}\n"
+                chunk.append("".join(f"{ids[i]}\t{key}{tail}" for key in row))
+                if len(chunk) == 2000:
+                    copy.write("".join(chunk))
+                    chunk = []
+            copy.write("".join(chunk))
+
+
+# In a band shared by more letters than this (a huge campaign), each letter is compared with
+# the first BUCKET_LIMIT of them only: enough to put them all in one cluster, and linear.
+BUCKET_LIMIT = 200
+
+
+def _pairs_from_keys(keys, times, sigs, hashes, threshold, span):
+    """Near-duplicate pairs (i, j, similarity), i < j, among letters sharing a band key and
+    within `span` seconds of each other: sort the keys (numpy), compare within each run."""
+    flat = keys.ravel()
+    order = np.argsort(flat, kind="stable")
+    sorted_keys = flat[order]
     owners = order // sh.BANDS
     starts = np.flatnonzero(np.diff(sorted_keys) != 0) + 1
     bounds = np.concatenate(([0], starts, [len(sorted_keys)]))
+    runs = np.flatnonzero(np.diff(bounds) > 1)
     seen, pairs = set(), []
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-        if hi - lo < 2:
-            continue
-        members = sorted(set(owners[lo:hi].tolist()))
-        for a_index, a in enumerate(members):
-            for b in members[a_index + 1 :]:
-                if (a, b) in seen:
-                    continue
-                seen.add((a, b))
-                if abs(times[a] - times[b]) > span:
-                    continue
-                similarity = sh.estimate(sigs[a], sigs[b])
-                if similarity >= threshold:
-                    pairs.append((a, b, similarity))
+    for run in runs.tolist():
+        members = sorted(set(owners[bounds[run] : bounds[run + 1]].tolist()))
+        for position, a in enumerate(members):
+            partners = members[position + 1 :]
+            if len(members) > BUCKET_LIMIT:
+                partners = [b for b in members[:BUCKET_LIMIT] if b > a]
+            todo = [b for b in partners if (a, b) not in seen and abs(times[a] - times[b]) <= span]
+            if not todo:
+                continue
+            seen.update((a, b) for b in todo)
+            shares = np.count_nonzero(sigs[todo] == sigs[a], axis=1) / sh.NUM_PERM
+            for b, value in zip(todo, shares.tolist(), strict=True):
+                share = sh.decide(value, hashes[a], hashes[b], threshold)
+                if share is not None:
+                    pairs.append((a, b, share))
     return pairs
 
 
@@ -285,19 +381,21 @@ def rebuild(*, now=None, chunk_size=2000, progress=None):
         .order_by("pk")
         .values_list("pk", "body", "email", "created_at")
     )
-    ids, writers, created, counts, sigs = [], [], [], [], []
+    ids, writers, created, counts, sigs, hashes = [], [], [], [], [], []
     for pk, body, email, created_at in rows.iterator(chunk_size=chunk_size):
         shingle_set = sh.shingles(body)
         ids.append(pk)
         writers.append(email.lower())
         created.append(created_at)
         counts.append(len(shingle_set))
-        sigs.append(sh.signature(shingle_set))
+        hashes.append(sh.hashed(shingle_set))
+        sigs.append(sh.signature(shingle_set, hashes[-1]))
         if progress and len(ids) % 10000 == 0:
             progress(f"{len(ids)} letters signed")
-    all_keys = np.array([key for values in sigs for key in sh.band_keys(values)], dtype=np.int64)
+    sigs = np.array(sigs, dtype=np.uint32).reshape(-1, sh.NUM_PERM)
+    keys = sh.band_keys_of(sigs)
     times = [c.timestamp() for c in created]
-    pairs = _pairs_from_keys(all_keys, ids, times, sigs, threshold, span.total_seconds())
+    pairs = _pairs_from_keys(keys, times, sigs, hashes, threshold, span.total_seconds())
     parts = _components(range(len(ids)), [(a, b) for a, b, _ in pairs])
     with transaction.atomic():
         _serialise()
@@ -318,6 +416,7 @@ def rebuild(*, now=None, chunk_size=2000, progress=None):
                 "created_at",
                 "writer",
                 "minhash",
+                "hashes",
                 "shingles",
                 "cluster_id",
                 "indexed_at",
@@ -327,7 +426,8 @@ def rebuild(*, now=None, chunk_size=2000, progress=None):
                     ids[i],
                     created[i],
                     writers[i],
-                    sh.to_bytes(sigs[i]),
+                    sigs[i].tobytes(),
+                    hashes[i].tobytes(),
                     counts[i],
                     cluster_of.get(i),
                     now,
@@ -335,23 +435,16 @@ def rebuild(*, now=None, chunk_size=2000, progress=None):
                 for i in range(len(ids))
             ),
         )
-        _copy(
-            LetterBand,
-            ["letter_id", "key", "created_at"],
-            (
-                (ids[i // sh.BANDS], int(key), created[i // sh.BANDS])
-                for i, key in enumerate(all_keys.tolist())
-            ),
-        )
+        _copy_bands(ids, created, keys)
         _copy(
             SimilarPair,
             ["letter_id", "other_id", "jaccard", "same_writer"],
             (
                 row
-                for a, b, similarity in pairs
+                for a, b, share in pairs
                 for row in (
-                    (ids[a], ids[b], similarity, writers[a] == writers[b]),
-                    (ids[b], ids[a], similarity, writers[a] == writers[b]),
+                    (ids[a], ids[b], share, writers[a] == writers[b]),
+                    (ids[b], ids[a], share, writers[a] == writers[b]),
                 )
             ),
         )

@@ -10,7 +10,6 @@ Everything here is deterministic across processes (no salted hash()): every work
 the same signature and keys for the same text.
 """
 
-import hashlib
 import html
 import re
 import zlib
@@ -19,23 +18,27 @@ import numpy as np
 from datasketch import MinHash
 
 SHINGLE_WORDS = 3
-NUM_PERM = 128
+# 256 values: the estimate's standard error at a Jaccard of 0.5 is 0.03.
+NUM_PERM = 256
 # Bands of ROWS values: two letters become candidates when any band is equal in both. With 42
 # bands of 3 rows, letters of Jaccard 0.5 are candidates with probability 1 - (1 - 0.5^3)^42
 # = 0.996, letters of 0.2 with 0.29 and of 0.05 with 0.005 (the estimate then sorts them).
 ROWS = 3
-BANDS = NUM_PERM // ROWS
+BANDS = 42
 # Hostile input is capped before any work: letters are a few hundred words.
 MAX_WORDS = 5000
 
 _WORD = re.compile(r"\w+")
 # One MinHash's permutations, made once per process (the seed fixes them everywhere).
-_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32", hashfunc=zlib.crc32)
+_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32", hashfunc=int)
+# Odd 64-bit constants that mix a band's values into its key (splitmix64's).
+_MIX = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_BAND_SEEDS = (np.arange(BANDS, dtype=np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
 
 
 def words(text):
     """The letter's words, lower case, without punctuation (at most MAX_WORDS)."""
-    return [m.group().lower() for m in _WORD.finditer(text[: MAX_WORDS * 20])][:MAX_WORDS]
+    return _WORD.findall(text[: MAX_WORDS * 20].lower())[:MAX_WORDS]
 
 
 def shingles(text):
@@ -43,7 +46,7 @@ def shingles(text):
     found = words(text)
     if len(found) < SHINGLE_WORDS:
         return {" ".join(found)}  # no words at all: {""}, the same as every wordless text
-    return {" ".join(found[i : i + SHINGLE_WORDS]) for i in range(len(found) - SHINGLE_WORDS + 1)}
+    return {" ".join(gram) for gram in zip(found, found[1:], found[2:], strict=False)}
 
 
 def jaccard(a, b):
@@ -51,17 +54,48 @@ def jaccard(a, b):
     return len(a & b) / len(a | b) if a or b else 0.0
 
 
-def signature(shingle_set):
-    """The MinHash signature of a shingle set: NUM_PERM uint32 values."""
+def hashed(shingle_set):
+    """The shingles' CRC-32 hashes, sorted and unique (uint32): the same in every process, and
+    what the exact Jaccard near the threshold compares."""
+    return np.unique(np.fromiter((zlib.crc32(s.encode()) for s in shingle_set), dtype=np.uint32))
+
+
+def signature(shingle_set, hashes=None):
+    """The MinHash signature of a shingle set (datasketch): NUM_PERM uint32 values, made from
+    the shingles' hashes (hashed())."""
     minhash = MinHash(
         num_perm=NUM_PERM,
         seed=1,
         scheme="affine32",
-        hashfunc=zlib.crc32,
+        hashfunc=int,
         permutations=_TEMPLATE.permutations,
     )
-    minhash.update_batch([s.encode() for s in shingle_set])
+    minhash.update_batch((hashed(shingle_set) if hashes is None else hashes).tolist())
     return minhash.hashvalues
+
+
+# Estimates this close to the threshold are checked exactly: the estimate's standard error at
+# 0.5 is 0.03, so one 0.1 off is a 3-sigma event, and the exact check costs only near the line.
+EXACT_MARGIN = 0.1
+
+
+def hashed_jaccard(a, b):
+    """The exact Jaccard similarity of two sorted unique hash arrays."""
+    common = np.intersect1d(a, b, assume_unique=True).size
+    union = a.size + b.size - common
+    return common / union if union else 1.0
+
+
+def decide(estimate_value, mine, theirs, threshold):
+    """The similarity to keep for a candidate pair, or None below the threshold: the estimate,
+    or the exact Jaccard of the shingle hashes when the estimate is near the threshold."""
+    if estimate_value >= threshold + EXACT_MARGIN:
+        return estimate_value
+    if estimate_value < threshold - EXACT_MARGIN:
+        return None
+    theirs = theirs if isinstance(theirs, np.ndarray) else from_bytes(theirs)
+    exact = hashed_jaccard(mine, theirs)
+    return exact if exact >= threshold else None
 
 
 def to_bytes(values):
@@ -77,20 +111,33 @@ def estimate(a, b):
     return float(np.count_nonzero(a == b)) / NUM_PERM
 
 
+def estimates(values, blobs):
+    """The estimates of one signature against many stored ones (bytes), at once."""
+    if not blobs:
+        return np.zeros(0)
+    others = np.frombuffer(b"".join(bytes(b) for b in blobs), dtype="<u4").reshape(-1, NUM_PERM)
+    return np.count_nonzero(others == values, axis=1) / NUM_PERM
+
+
+def band_keys_of(signatures):
+    """The BANDS band keys of each row of `signatures` (n x NUM_PERM): n x BANDS signed 64-bit
+    integers (a bigint column). Equal bands give equal keys; each band mixes in its number."""
+    values = np.asarray(signatures, dtype=np.uint64)[:, : BANDS * ROWS].reshape(-1, BANDS, ROWS)
+    with np.errstate(over="ignore"):
+        keys = np.broadcast_to(_BAND_SEEDS, values.shape[:2]).copy()
+        for row in range(ROWS):
+            keys ^= values[:, :, row]
+            keys ^= keys >> np.uint64(30)
+            keys *= _MIX[0]
+            keys ^= keys >> np.uint64(27)
+            keys *= _MIX[1]
+            keys ^= keys >> np.uint64(31)
+    return keys.view(np.int64)
+
+
 def band_keys(values):
-    """The BANDS band keys of a signature, each a signed 64-bit integer (a bigint column)."""
-    raw = to_bytes(values)
-    width = ROWS * 4
-    return [
-        int.from_bytes(
-            hashlib.blake2b(
-                bytes([band]) + raw[band * width : (band + 1) * width], digest_size=8
-            ).digest(),
-            "little",
-            signed=True,
-        )
-        for band in range(BANDS)
-    ]
+    """The BANDS band keys of one signature, as Python ints."""
+    return band_keys_of(np.asarray(values)[None, :])[0].tolist()
 
 
 def shared_passages_html(text, shared):

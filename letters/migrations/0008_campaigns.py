@@ -85,6 +85,7 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField(db_index=True, help_text="The letter's, for the window.")),
                 ('writer', models.CharField(help_text="The letter's address, lower case.", max_length=254)),
                 ('minhash', models.BinaryField()),
+                ('hashes', models.BinaryField(default=b'')),
                 ('shingles', models.PositiveIntegerField(default=0)),
                 ('indexed_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('cluster', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='members', to='letters.cluster')),
@@ -113,7 +114,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('key', models.BigIntegerField()),
                 ('created_at', models.DateTimeField(help_text="The letter's, for the window.")),
-                ('letter', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='letters.letter')),
+                ('letter', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='letters.letter')),
             ],
             options={
                 'indexes': [models.Index(fields=['key', 'created_at'], name='letterband_key')],

@@ -39,6 +39,8 @@ class LetterSignature(models.Model):
     created_at = models.DateTimeField(db_index=True, help_text="The letter's, for the window.")
     writer = models.CharField(max_length=254, help_text="The letter's address, lower case.")
     minhash = models.BinaryField()
+    # The shingles' CRC-32 hashes, sorted (uint32): the exact Jaccard near the threshold.
+    hashes = models.BinaryField(default=b"")
     shingles = models.PositiveIntegerField(default=0)
     cluster = models.ForeignKey(
         Cluster, null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
@@ -49,7 +51,12 @@ class LetterSignature(models.Model):
 class LetterBand(models.Model):
     """One LSH band key of a letter: letters sharing a key are candidates."""
 
-    letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="+")
+    # No database constraint: a constraint check for each of 42 rows per letter made the
+    # rebuild's COPY twice as slow. The rows still go with their letter (Django's CASCADE and
+    # letters.checks.index.forget), and a lookup joins the signatures, which are constrained.
+    letter = models.ForeignKey(
+        Letter, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     key = models.BigIntegerField()
     created_at = models.DateTimeField(help_text="The letter's, for the window.")
 
