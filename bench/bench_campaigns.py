@@ -247,7 +247,9 @@ def accuracy(threshold, sample_pairs=200_000):
     """Recall of pairs with exact Jaccard >= 0.5 and precision of the pairs flagged."""
     bodies = dict(Letter.objects.values_list("pk", "body"))
     towns = dict(Letter.objects.values_list("pk", "town"))
-    sets = {pk: sh.shingles(body) for pk, body in bodies.items()}
+    # Exact Jaccard of the shingle sets, compared as their sorted CRC-32 hashes (memory).
+    sets = {pk: sh.hashed(sh.shingles(body)) for pk, body in bodies.items()}
+    del bodies
     groups = {}
     for pk, town in towns.items():
         if town.startswith(GROUP_TAG):
@@ -256,7 +258,7 @@ def accuracy(threshold, sample_pairs=200_000):
     candidates = set(flagged)
     for members in groups.values():
         candidates.update(itertools.combinations(sorted(members), 2))
-    truth = {(a, b) for a, b in candidates if sh.jaccard(sets[a], sets[b]) >= 0.5}
+    truth = {(a, b) for a, b in candidates if sh.hashed_jaccard(sets[a], sets[b]) >= 0.5}
     true_flagged = flagged & truth
     recall = len(true_flagged) / len(truth) if truth else 1.0
     precision = len(true_flagged) / len(flagged) if flagged else 1.0
@@ -270,8 +272,8 @@ def accuracy(threshold, sample_pairs=200_000):
     highest = 0.0
     for _ in range(sample_pairs):
         a, b = rng.sample(rng.choice(pools), 2)
-        highest = max(highest, sh.jaccard(sets[a], sets[b]))
-    within = sorted(sh.jaccard(sets[a], sets[b]) for a, b in truth)
+        highest = max(highest, sh.hashed_jaccard(sets[a], sets[b]))
+    within = sorted(sh.hashed_jaccard(sets[a], sets[b]) for a, b in truth)
     return {
         "truth": len(truth),
         "flagged": len(flagged),

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .. import moderation
-from ..models import TRANSITIONS, Letter, LetterChecks, LetterSignature, SimilarPair, Status
+from ..models import TRANSITIONS, Letter, LetterChecks, SimilarPair, Status
 from ..word_diff import word_diff_html
 
 
@@ -88,20 +88,29 @@ WRITER_ACTIONS = [
 ]
 
 
-def checks_context(letter):
-    """What the processing step found (letters.checks): exclusivity evidence, quotes, the
-    near-duplicates and their cluster. Empty until the letter's analysis has run."""
-    similar = list(
-        SimilarPair.objects.filter(letter=letter)
-        .select_related("other")
-        .only("jaccard", "same_writer", "other__id", "other__name", "other__status")
-        .order_by("-jaccard")[:10]
-    )
-    signature = LetterSignature.objects.filter(pk=letter.pk).select_related("cluster").first()
+def checks_context(flagged):
+    """What the processing step found (letters.checks) for a letter read with_flags():
+    exclusivity evidence, quotes, its near-duplicates and their cluster. One query, two when
+    the letter is in a cluster."""
+    similar = []
+    if flagged.cluster_pk:
+        similar = list(
+            SimilarPair.objects.filter(letter=flagged)
+            .select_related("other")
+            .only("jaccard", "same_writer", "other__id", "other__name", "other__status")
+            .order_by("-jaccard")[:10]
+        )
+    cluster = None
+    if flagged.cluster_pk:
+        cluster = {
+            "pk": flagged.cluster_pk,
+            "size": flagged.cluster_size,
+            "writers": flagged.cluster_writers,
+        }
     return {
-        "checks": LetterChecks.objects.filter(letter=letter).first(),
+        "checks": LetterChecks.objects.filter(letter=flagged).first(),
         "similar": similar,
-        "cluster": signature.cluster if signature and signature.cluster_id else None,
+        "cluster": cluster,
     }
 
 
@@ -128,6 +137,7 @@ def letter_page_context(request, letter):
     if letter.status == Status.PUBLISHED and moderation.can(user, "unpublish"):
         decisions = [("unpublish_letters", "Unpublish")]
     inbound = letter.inbound_emails.order_by("received_at", "id").first()
+    flagged = Letter.objects.with_flags().get(pk=letter.pk)
     return {
         "letter": letter,
         "decisions": decisions,
@@ -136,7 +146,7 @@ def letter_page_context(request, letter):
         "edited": bool(letter.edited_body),
         "edited_word_count": letter.edited_word_count,
         "soft_limit": settings.LETTERS_SOFT_WORD_LIMIT,
-        "flags": flag_badges(Letter.objects.with_flags().get(pk=letter.pk)),
+        "flags": flag_badges(flagged),
         "history": history,
         "recently_published": recent,
         "writer_actions": [
@@ -150,5 +160,5 @@ def letter_page_context(request, letter):
         "replies": letter.replies.all(),
         "inbound": inbound,
         "raw_message": inbound.raw_text() if inbound else "",
-        **checks_context(letter),
+        **checks_context(flagged),
     }

@@ -132,16 +132,31 @@ def _in(values):
     return ", ".join(["%s"] * len(values))
 
 
+def _array(values):
+    """A PostgreSQL array literal ('{1,2,3}'): psycopg sends one string, where a list is
+    dumped element by element in Python (most of the CPU of a letter's statements)."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def _POSTGRES():  # noqa: N802 - reads as the constant it is, per connection
+    return connection.vendor == "postgresql"
+
+
 def candidates(cursor, letter_id, keys, created_at):
     """(id, signature bytes, shingle hash bytes, writer, cluster) of the letters in the window
     that share a band key with `keys`: one indexed query."""
     t = _tables()
     span = window()
+    # PostgreSQL takes the keys as one array parameter: quoting 42 parameters one by one is
+    # a good part of the budget.
+    among, params = (
+        ("= ANY(%s::bigint[])", [_array(keys)]) if _POSTGRES() else (f"IN ({_in(keys)})", keys)
+    )
     cursor.execute(
         f"SELECT letter_id, minhash, hashes, writer, cluster_id FROM {t['signature']} "
-        f"WHERE letter_id IN (SELECT letter_id FROM {t['band']} WHERE key IN ({_in(keys)}) "
+        f"WHERE letter_id IN (SELECT letter_id FROM {t['band']} WHERE key {among} "
         "AND created_at >= %s AND created_at <= %s) AND letter_id <> %s LIMIT %s",
-        [*keys, created_at - span, created_at + span, letter_id, MAX_CANDIDATES],
+        [*params, created_at - span, created_at + span, letter_id, MAX_CANDIDATES],
     )
     return cursor.fetchall()
 
@@ -170,18 +185,24 @@ def index_letter(letter_id, *, now=None):
     """Add one letter to the index, or refresh it if its text changed: its signature and band
     keys, its near-duplicates in the window and its cluster. Idempotent: a letter indexed with
     the same text is left as it is. Returns how many near-duplicates it keeps (pairs), or None
-    if the letter is gone."""
+    if the letter is gone.
+
+    Five statements in the usual case: the letter (locked) with its old signature, the
+    index's lock, the candidates, the inserts (one statement on PostgreSQL), the cluster's
+    count."""
     t = _tables()
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    lock = " FOR UPDATE OF l" if connection.features.has_select_for_update else ""
     with transaction.atomic(), connection.cursor() as cursor:
         # The letter's row first, then the index's lock: the order deletion takes them in.
         cursor.execute(
-            f"SELECT body, email, created_at FROM {t['letter']} WHERE id = %s{lock}", [letter_id]
+            f"SELECT l.body, l.email, l.created_at, s.minhash, s.writer FROM {t['letter']} l "
+            f"LEFT JOIN {t['signature']} s ON s.letter_id = l.id WHERE l.id = %s{lock}",
+            [letter_id],
         )
         row = cursor.fetchone()
         if row is None:
             return None  # deleted meanwhile
-        body, email, created_at = row
+        body, email, created_at, old_blob, old_writer = row
         created_at = Letter._meta.get_field("created_at").to_python(created_at)
         if settings.USE_TZ and timezone.is_naive(created_at):
             created_at = timezone.make_aware(created_at, timezone.UTC)
@@ -191,64 +212,113 @@ def index_letter(letter_id, *, now=None):
         keys = sh.band_keys(values)
         blob = sh.to_bytes(values)
         writer = email.lower()
-        _serialise()
-        cursor.execute(
-            f"SELECT minhash, writer FROM {t['signature']} WHERE letter_id = %s", [letter_id]
-        )
-        old = cursor.fetchone()
-        if old is not None and bytes(old[0]) == blob and old[1] == writer:
+        if old_blob is not None and bytes(old_blob) == blob and old_writer == writer:
             return SimilarPair.objects.filter(letter_id=letter_id).count()
-        stale_cluster = _forget(letter_id) if old is not None else None
+        _serialise()
+        stale_cluster = _forget(letter_id) if old_blob is not None else None
         found = candidates(cursor, letter_id, keys, created_at)
-        estimated = sh.estimates(values, [row[1] for row in found]).tolist()
-        threshold = settings.LETTERS_CAMPAIGN_THRESHOLD
-        matches = []
-        for (other_id, _, other_hashes, other_writer, cluster_id), value in zip(
-            found, estimated, strict=True
-        ):
-            share = sh.decide(value, hashes, other_hashes, threshold)
-            if share is not None:
-                matches.append((share, other_id, other_writer == writer, cluster_id))
-        matches.sort(reverse=True)
-        cursor.execute(
-            f"INSERT INTO {t['signature']} (letter_id, created_at, writer, minhash, hashes, "
-            "shingles, cluster_id, indexed_at) VALUES (%s, %s, %s, %s, %s, %s, NULL, %s)",
-            [
-                letter_id,
-                created_at,
-                writer,
-                blob,
-                hashes.tobytes(),
-                len(shingle_set),
-                now or timezone.now(),
-            ],
+        shares = sh.decide_many(
+            sh.estimates(values, [row[1] for row in found]).tolist(),
+            hashes,
+            [row[2] for row in found],
+            settings.LETTERS_CAMPAIGN_THRESHOLD,
         )
-        cursor.execute(
-            f"INSERT INTO {t['band']} (letter_id, key, created_at) VALUES "
-            + ", ".join(["(%s, %s, %s)"] * len(keys)),
-            [value for key in keys for value in (letter_id, key, created_at)],
+        matches = sorted(
+            (
+                (share, other_id, other_writer == writer, cluster_id)
+                for (other_id, _, _, other_writer, cluster_id), share in zip(
+                    found, shares, strict=True
+                )
+                if share is not None
+            ),
+            reverse=True,
         )
+        clusters = {cluster for *_, cluster in matches}
+        # The usual case of a campaign: every match is already in one cluster; join it now.
+        joined = clusters.pop() if len(clusters) == 1 else None
         kept = matches[:MAX_PAIRS]
-        if kept:
-            cursor.execute(
-                f"INSERT INTO {t['pair']} (letter_id, other_id, jaccard, same_writer) VALUES "
-                + ", ".join(["(%s, %s, %s, %s)"] * (2 * len(kept))),
-                [
-                    value
-                    for share, other, same, _ in kept
-                    for value in (letter_id, other, share, same, other, letter_id, share, same)
-                ],
-            )
-        if matches:
+        signature = [
+            letter_id,
+            created_at,
+            writer,
+            blob,
+            hashes.tobytes(),
+            len(shingle_set),
+            joined,
+            now or timezone.now(),
+        ]
+        _insert(cursor, t, signature, keys, kept)
+        if joined:
+            _recount(cursor, t, joined)
+        elif matches:
             _join_clusters(cursor, t, letter_id, matches)
         if stale_cluster:
             recluster([stale_cluster])
     return len(kept)
 
 
+_SIGNATURE = "(letter_id, created_at, writer, minhash, hashes, shingles, cluster_id, indexed_at) "
+
+
+def _insert(cursor, t, signature, keys, kept):
+    """The signature, its band keys and its pairs (both directions): one statement with
+    arrays on PostgreSQL, three elsewhere."""
+    letter_id, created_at = signature[0], signature[1]
+    others = [other for _, other, _, _ in kept]
+    if _POSTGRES():
+        cursor.execute(
+            f"WITH signature AS (INSERT INTO {t['signature']} {_SIGNATURE}"
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)), "
+            f"bands AS (INSERT INTO {t['band']} (letter_id, key, created_at) "
+            "SELECT %s, k, %s FROM unnest(%s::bigint[]) AS k) "
+            f"INSERT INTO {t['pair']} (letter_id, other_id, jaccard, same_writer) "
+            "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::float8[], %s::boolean[])",
+            [
+                *signature,
+                letter_id,
+                created_at,
+                _array(keys),
+                _array([letter_id] * len(kept) + others),
+                _array(others + [letter_id] * len(kept)),
+                _array([share for share, *_ in kept] * 2),
+                _array(["t" if same else "f" for _, _, same, _ in kept] * 2),
+            ],
+        )
+        return
+    cursor.execute(
+        f"INSERT INTO {t['signature']} {_SIGNATURE}VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        signature,
+    )
+    cursor.execute(
+        f"INSERT INTO {t['band']} (letter_id, key, created_at) VALUES "
+        + ", ".join(["(%s, %s, %s)"] * len(keys)),
+        [value for key in keys for value in (letter_id, key, created_at)],
+    )
+    if kept:
+        cursor.execute(
+            f"INSERT INTO {t['pair']} (letter_id, other_id, jaccard, same_writer) VALUES "
+            + ", ".join(["(%s, %s, %s, %s)"] * (2 * len(kept))),
+            [
+                value
+                for share, other, same, _ in kept
+                for value in (letter_id, other, share, same, other, letter_id, share, same)
+            ],
+        )
+
+
+def _recount(cursor, t, cluster_id):
+    cursor.execute(
+        f"UPDATE {t['cluster']} SET "
+        f"size = (SELECT COUNT(*) FROM {t['signature']} WHERE cluster_id = %s), "
+        f"writers = (SELECT COUNT(DISTINCT writer) FROM {t['signature']} WHERE cluster_id = %s), "
+        "updated_at = %s WHERE id = %s",
+        [cluster_id, cluster_id, timezone.now(), cluster_id],
+    )
+
+
 def _join_clusters(cursor, t, letter_id, matches):
     """Put the letter, its matches and their clusters into one cluster (the oldest of theirs,
-    else a new one), then recount it: three or four statements."""
+    else a new one), then recount it."""
     clusters = sorted({cluster for *_, cluster in matches if cluster})
     if clusters:
         target = clusters[0]
@@ -272,13 +342,7 @@ def _join_clusters(cursor, t, letter_id, matches):
         cursor.execute(
             f"DELETE FROM {t['cluster']} WHERE id IN ({_in(clusters[1:])})", clusters[1:]
         )
-    cursor.execute(
-        f"UPDATE {t['cluster']} SET "
-        f"size = (SELECT COUNT(*) FROM {t['signature']} WHERE cluster_id = %s), "
-        f"writers = (SELECT COUNT(DISTINCT writer) FROM {t['signature']} WHERE cluster_id = %s), "
-        "updated_at = %s WHERE id = %s",
-        [target, target, timezone.now(), target],
-    )
+    _recount(cursor, t, target)
 
 
 # --- Rebuilding from the database ------------------------------------------------------------
@@ -288,7 +352,10 @@ def _clear():
     if connection.vendor == "postgresql":
         tables = [m._meta.db_table for m in (SimilarPair, LetterBand, LetterSignature, Cluster)]
         with connection.cursor() as cursor:
+            # Deferred foreign-key checks still pending in this transaction would refuse it.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(f"TRUNCATE {', '.join(tables)}")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     else:
         for model in (SimilarPair, LetterBand, LetterSignature, Cluster):
             model.objects.all().delete()

@@ -98,6 +98,24 @@ def decide(estimate_value, mine, theirs, threshold):
     return exact if exact >= threshold else None
 
 
+def decide_many(estimated, mine, theirs, threshold):
+    """decide() for many candidates at once: `estimated` their estimates, `theirs` their hash
+    bytes. The exact Jaccards near the threshold come from one vectorised membership test."""
+    shares = list(estimated)
+    near = [i for i, value in enumerate(shares) if abs(value - threshold) < EXACT_MARGIN]
+    if near:
+        arrays = [from_bytes(theirs[i]) for i in near]
+        sizes = np.array([a.size for a in arrays])
+        inside = np.isin(np.concatenate(arrays), mine, assume_unique=True)
+        starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        common = np.add.reduceat(inside, starts) if inside.size else np.zeros(len(near))
+        common = np.where(sizes > 0, common, 0)
+        for i, shared, size in zip(near, common.tolist(), sizes.tolist(), strict=True):
+            union = mine.size + size - shared
+            shares[i] = shared / union if union else 1.0
+    return [share if share >= threshold else None for share in shares]
+
+
 def to_bytes(values):
     return np.asarray(values, dtype="<u4").tobytes()
 

@@ -12,6 +12,7 @@ publication.py  publish and schedule letters and editions, publish_due
 screening.py    suspect content (links, spam phrases) and the publisher's spam service
 erasure.py      a writer's data: export, erasure at their request, deleting a letter
 campaigns.py    a campaign settled at once: keep one letter, reject the rest
+writers.py      a writer's addresses (merged by an editor) and letters
 """
 
 from .arrivals import (
@@ -60,6 +61,7 @@ from .rules import (
 )
 from .screening import check_with_spam_service, screen
 from .writer_data import export_writer
+from .writers import merge_writers
 
 __all__ = [
     "FOLLOW_UP",
@@ -85,6 +87,7 @@ __all__ = [
     "expire_undecided",
     "export_writer",
     "mark_spam",
+    "merge_writers",
     "publish",
     "publish_due",
     "publish_edition",

@@ -47,6 +47,7 @@ from ..models import (
     LetterEvent,
     Status,
     WriterErasure,
+    WriterMerge,
 )
 from .decisions import withdraw
 from .rules import TransitionNotAllowed, check, lock, record, signed_in
@@ -269,6 +270,10 @@ def erase_writer(address, *, actor=None, actor_label="", note="", published=None
             now=now,
         )
         counts["acknowledgements"] = acknowledgements.delete()[0]
+        # The record that two addresses are one writer names both: it goes too.
+        counts["writer_merges"] = WriterMerge.objects.filter(
+            Q(address=address) | Q(merged_into=address)
+        ).delete()[0]
         for letter in letters:
             if letter.status == Status.PUBLISHED and policy == KEEP:
                 done = _keep_published(letter, actor=actor, actor_label=actor_label)
