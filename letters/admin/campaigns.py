@@ -53,7 +53,7 @@ class ClusterAdmin(admin.ModelAdmin):
     change_form_template = "admin/letters/cluster/cluster_page.html"
 
     class Media:
-        css = {"all": ["letters/admin-campaigns.css"]}
+        css = {"all": ["letters/admin-letters.css", "letters/admin-campaigns.css"]}
 
     def has_add_permission(self, request):
         return False

@@ -5,7 +5,7 @@ followed by its figures in a table."""
 
 from dataclasses import dataclass
 
-WIDTH, HEIGHT = 640, 240
+WIDTH, HEIGHT = 560, 240
 LEFT, BOTTOM, TOP, RIGHT = 40, 28, 12, 8
 
 
@@ -60,24 +60,24 @@ def stacked_days(days):
     }
 
 
-def horizontal(rows, *, label_width=250):
+def horizontal(rows, *, label_width=210, width=480):
     """Horizontal bars with their labels: `rows` is [(label, value)]."""
-    row_height = 20
+    row_height = 22
     height = TOP + row_height * max(len(rows), 1) + 8
     highest = max((value for _, value in rows), default=0)
-    room = WIDTH - label_width - RIGHT - 40
+    room = width - label_width - RIGHT - 40
     bars = []
     for n, (label, value) in enumerate(rows):
         y = TOP + n * row_height
-        width = room * value / highest if highest else 0
+        length = room * value / highest if highest else 0
         bars.append(
             {
-                "bar": Bar(label_width, y + 3, width, row_height - 6, "bar", f"{label}: {value}"),
-                "label": label if len(label) <= 40 else label[:39] + "…",
+                "bar": Bar(label_width, y + 3, length, row_height - 6, "bar", f"{label}: {value}"),
+                "label": label if len(label) <= 32 else label[:31] + "…",
                 "value": value,
                 "label_x": label_width - 6,
-                "value_x": label_width + width + 4,
+                "value_x": label_width + length + 4,
                 "text_y": y + row_height - 6,
             }
         )
-    return {"width": WIDTH, "height": height, "rows": bars, "axis_x": label_width}
+    return {"width": width, "height": height, "rows": bars, "axis_x": label_width}

@@ -23,8 +23,12 @@ MAX_DAYS = 400
 
 
 class RangeForm(forms.Form):
-    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    end = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def dates(self, days=30):
         """(start, end): the dates asked for, else the last `days` days to today."""
@@ -74,6 +78,8 @@ def dashboard_view(request):
     form = RangeForm(request.GET or None)
     days = request.GET.get("days", "")
     start, end = form.dates(int(days) if days.isdigit() and 0 < int(days) <= MAX_DAYS else 30)
+    if not form.is_bound or days:
+        form = RangeForm(initial={"start": start, "end": end})
     figures = dashboard.figures(start, end)
     context = {
         **admin.site.each_context(request),
@@ -84,7 +90,7 @@ def dashboard_view(request):
         "articles_chart": charts.horizontal(
             [(headline, n) for _, headline, n in figures["per_article"]]
         ),
-        "ages_chart": charts.horizontal(figures["awaiting_by_age"], label_width=120),
+        "ages_chart": charts.horizontal(figures["awaiting_by_age"], label_width=100),
         "headline": headline_figures(figures),
         "shortcuts": [(7, "Last 7 days"), (30, "Last 30 days"), (90, "Last 90 days")],
     }

@@ -71,13 +71,13 @@ def median_time_to_decision(letters):
 def awaiting_by_age(now):
     """[(label, count)] of the letters awaiting a decision now, by age: one query."""
     buckets = {}
-    for label, low, high in AGES:
+    for n, (_, low, high) in enumerate(AGES):
         condition = Q(created_at__lte=now - timedelta(days=low))
         if high is not None:
             condition &= Q(created_at__gt=now - timedelta(days=high))
-        buckets[label] = Count("pk", filter=condition)
+        buckets[f"age{n}"] = Count("pk", filter=condition)
     counts = Letter.objects.awaiting_decision().aggregate(**buckets)
-    return [(label, counts[label]) for label, _, _ in AGES]
+    return [(label, counts[f"age{n}"]) for n, (label, _, _) in enumerate(AGES)]
 
 
 def figures(start, end, *, now=None):
