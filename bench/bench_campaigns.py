@@ -247,9 +247,16 @@ def accuracy(threshold, sample_pairs=200_000):
     """Recall of pairs with exact Jaccard >= 0.5 and precision of the pairs flagged."""
     bodies = dict(Letter.objects.values_list("pk", "body"))
     towns = dict(Letter.objects.values_list("pk", "town"))
-    # Exact Jaccard of the shingle sets, compared as their sorted CRC-32 hashes (memory).
-    sets = {pk: sh.hashed(sh.shingles(body)) for pk, body in bodies.items()}
-    del bodies
+    # The unrelated sample compares shingle hashes (memory); the truth, exact shingle sets.
+    sets = {pk: sh.shingle_hashes(body) for pk, body in bodies.items()}
+    exact = {}
+
+    def exact_jaccard(a, b):
+        for pk in (a, b):
+            if pk not in exact:
+                exact[pk] = sh.shingles(bodies[pk])
+        return sh.jaccard(exact[a], exact[b])
+
     groups = {}
     for pk, town in towns.items():
         if town.startswith(GROUP_TAG):
@@ -258,7 +265,8 @@ def accuracy(threshold, sample_pairs=200_000):
     candidates = set(flagged)
     for members in groups.values():
         candidates.update(itertools.combinations(sorted(members), 2))
-    truth = {(a, b) for a, b in candidates if sh.hashed_jaccard(sets[a], sets[b]) >= 0.5}
+    jaccards = {(a, b): exact_jaccard(a, b) for a, b in candidates}
+    truth = {pair for pair, value in jaccards.items() if value >= 0.5}
     true_flagged = flagged & truth
     recall = len(true_flagged) / len(truth) if truth else 1.0
     precision = len(true_flagged) / len(flagged) if flagged else 1.0
@@ -273,7 +281,7 @@ def accuracy(threshold, sample_pairs=200_000):
     for _ in range(sample_pairs):
         a, b = rng.sample(rng.choice(pools), 2)
         highest = max(highest, sh.hashed_jaccard(sets[a], sets[b]))
-    within = sorted(sh.hashed_jaccard(sets[a], sets[b]) for a, b in truth)
+    within = sorted(jaccards[pair] for pair in truth)
     return {
         "truth": len(truth),
         "flagged": len(flagged),
@@ -330,7 +338,7 @@ def lookup_vs_redis(redis_url, n=200):
     """Median candidate lookup for `n` letters: the database query, and Redis sets."""
     import redis
 
-    client = redis.Redis.from_url(redis_url)
+    client = redis.Redis.from_url(redis_url, socket_timeout=120)
     client.flushdb()
     rows = list(LetterSignature.objects.values_list("pk", "minhash", "created_at"))
     pipe = client.pipeline(transaction=False)
@@ -338,7 +346,7 @@ def lookup_vs_redis(redis_url, n=200):
     for count, (pk, blob, _) in enumerate(rows, 1):
         for key in sh.band_keys(sh.from_bytes(blob)):
             pipe.sadd(f"band:{key}", pk)
-        if count % 2000 == 0:
+        if count % 200 == 0:
             pipe.execute()
     pipe.execute()
     load = time.perf_counter() - started

@@ -206,9 +206,8 @@ def index_letter(letter_id, *, now=None):
         created_at = Letter._meta.get_field("created_at").to_python(created_at)
         if settings.USE_TZ and timezone.is_naive(created_at):
             created_at = timezone.make_aware(created_at, timezone.UTC)
-        shingle_set = sh.shingles(body)
-        hashes = sh.hashed(shingle_set)
-        values = sh.signature(shingle_set, hashes)
+        hashes = sh.shingle_hashes(body)
+        values = sh.signature(hashes)
         keys = sh.band_keys(values)
         blob = sh.to_bytes(values)
         writer = email.lower()
@@ -243,7 +242,7 @@ def index_letter(letter_id, *, now=None):
             writer,
             blob,
             hashes.tobytes(),
-            len(shingle_set),
+            hashes.size,
             joined,
             now or timezone.now(),
         ]
@@ -391,6 +390,16 @@ def _copy_bands(ids, created, keys):
         return
     table = LetterBand._meta.db_table
     with connection.cursor() as cursor:
+        # Building the indexes once after the rows are in is faster than keeping them up to
+        # date row by row: drop them (not the primary key), then create them again as they were.
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexname NOT IN "
+            "(SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass)",
+            [table, table],
+        )
+        indexes = cursor.fetchall()
+        for name, _ in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
         with cursor.cursor.copy(f"COPY {table} (letter_id, key, created_at) FROM STDIN") as copy:
             chunk = []
             for i, row in enumerate(keys.tolist()):
@@ -400,6 +409,8 @@ def _copy_bands(ids, created, keys):
                     copy.write("".join(chunk))
                     chunk = []
             copy.write("".join(chunk))
+        for _, definition in indexes:
+            cursor.execute(definition)
 
 
 # In a band shared by more letters than this (a huge campaign), each letter is compared with
@@ -450,13 +461,12 @@ def rebuild(*, now=None, chunk_size=2000, progress=None):
     )
     ids, writers, created, counts, sigs, hashes = [], [], [], [], [], []
     for pk, body, email, created_at in rows.iterator(chunk_size=chunk_size):
-        shingle_set = sh.shingles(body)
         ids.append(pk)
         writers.append(email.lower())
         created.append(created_at)
-        counts.append(len(shingle_set))
-        hashes.append(sh.hashed(shingle_set))
-        sigs.append(sh.signature(shingle_set, hashes[-1]))
+        hashes.append(sh.shingle_hashes(body))
+        counts.append(hashes[-1].size)
+        sigs.append(sh.signature(hashes[-1]))
         if progress and len(ids) % 10000 == 0:
             progress(f"{len(ids)} letters signed")
     sigs = np.array(sigs, dtype=np.uint32).reshape(-1, sh.NUM_PERM)

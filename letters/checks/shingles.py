@@ -54,15 +54,31 @@ def jaccard(a, b):
     return len(a & b) / len(a | b) if a or b else 0.0
 
 
-def hashed(shingle_set):
-    """The shingles' CRC-32 hashes, sorted and unique (uint32): the same in every process, and
-    what the exact Jaccard near the threshold compares."""
-    return np.unique(np.fromiter((zlib.crc32(s.encode()) for s in shingle_set), dtype=np.uint32))
+_MASK32 = np.uint64(0xFFFFFFFF)
+_WORD_MIX = (np.uint64(0x9E3779B1), np.uint64(0x85EBCA77), np.uint64(0xC2B2AE3D))
 
 
-def signature(shingle_set, hashes=None):
-    """The MinHash signature of a shingle set (datasketch): NUM_PERM uint32 values, made from
-    the shingles' hashes (hashed())."""
+def shingle_hashes(text):
+    """The hashes of the text's shingles, sorted and unique (uint32), without building the
+    shingles: each word is hashed once (CRC-32, the same in every process) and each run of
+    SHINGLE_WORDS word hashes is mixed into one. What the signature is made of, and what the
+    exact Jaccard near the threshold compares."""
+    found = words(text)
+    if len(found) < SHINGLE_WORDS:
+        return np.array([zlib.crc32(" ".join(found).encode())], dtype=np.uint32)
+    hashes = np.fromiter(map(zlib.crc32, map(str.encode, found)), dtype=np.uint64)
+    n = len(found) - SHINGLE_WORDS + 1
+    with np.errstate(over="ignore"):
+        mixed = np.zeros(n, dtype=np.uint64)
+        for position in range(SHINGLE_WORDS):
+            mixed = (mixed ^ hashes[position : position + n]) * _WORD_MIX[position]
+            mixed ^= mixed >> np.uint64(29)
+    return np.unique((mixed & _MASK32).astype(np.uint32))
+
+
+def signature(hashes):
+    """The MinHash signature (datasketch) of a letter's shingle hashes (shingle_hashes()):
+    NUM_PERM uint32 values."""
     minhash = MinHash(
         num_perm=NUM_PERM,
         seed=1,
@@ -70,7 +86,7 @@ def signature(shingle_set, hashes=None):
         hashfunc=int,
         permutations=_TEMPLATE.permutations,
     )
-    minhash.update_batch((hashed(shingle_set) if hashes is None else hashes).tolist())
+    minhash.update_batch(hashes.tolist())
     return minhash.hashvalues
 
 
