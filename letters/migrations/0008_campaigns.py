@@ -133,6 +133,10 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('letter', 'other'), name='similarpair_unique')],
             },
         ),
+        migrations.AddIndex(
+            model_name='letter',
+            index=models.Index(fields=['created_at'], include=('id', 'channel', 'status', 'suspect', 'decided_at', 'article'), name='letter_dashboard'),
+        ),
         migrations.RunPython(seed_desk_domains, migrations.RunPython.noop),
         migrations.RunPython(grant_new_permissions, migrations.RunPython.noop),
     ]
