@@ -92,16 +92,14 @@ def checks_context(flagged):
     """What the processing step found (letters.checks) for a letter read with_flags():
     exclusivity evidence, quotes, its near-duplicates and their cluster. One query, two when
     the letter is in a cluster."""
-    similar = []
-    if flagged.cluster_pk:
+    similar, cluster = [], None
+    if flagged.cluster_pk:  # every near-duplicate pair puts its letters in a cluster
         similar = list(
             SimilarPair.objects.filter(letter=flagged)
             .select_related("other")
             .only("jaccard", "same_writer", "other__id", "other__name", "other__status")
             .order_by("-jaccard")[:10]
         )
-    cluster = None
-    if flagged.cluster_pk:
         cluster = {
             "pk": flagged.cluster_pk,
             "size": flagged.cluster_size,
