@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from playwright.sync_api import sync_playwright
 
-from letters.checks import index
+from letters.checks import analysis
 from letters.models import Channel, Cluster
 
 from .factories import make_article, make_letter
@@ -56,7 +56,13 @@ def signed_in(page, site):
 
 
 def a_fortnight_of_letters():
-    articles = [make_article(headline=f"On the four-day week, part {n}") for n in range(1, 4)]
+    articles = [
+        make_article(
+            headline=f"On the four-day week, part {n}",
+            body="Hospitals run on shifts. Rents rose by 9% last year.",
+        )
+        for n in range(1, 4)
+    ]
     now = timezone.now()
     for n in range(30):
         make_letter(
@@ -69,12 +75,15 @@ def a_fortnight_of_letters():
         make_letter(article=articles[0], body=body, name=f"Campaigner {n}")
         for n, body in enumerate(VARIANTS)
     ]
+    campaign[0].body += ' This open letter adds that you wrote that "rents rose by 12% last year".'
+    campaign[0].save()
     for letter in campaign:
-        index.index_letter(letter.pk)
+        analysis.analyse_letter(letter.pk)
+    return campaign
 
 
 def test_the_dashboard_and_a_campaign_in_the_browser(page, site):
-    a_fortnight_of_letters()
+    campaign = a_fortnight_of_letters()
     refused = []
     page.on(
         "console",
@@ -95,4 +104,9 @@ def test_the_dashboard_and_a_campaign_in_the_browser(page, site):
     page.wait_for_selector(".desk-card mark")
     assert page.locator(".desk-card").count() == 4
     page.screenshot(path=SCREENSHOTS / "22-campaign-side-by-side.png", full_page=True)
+
+    page.goto(site + f"/admin/letters/letter/{campaign[0].pk}/change/")
+    page.wait_for_selector(".desk-quote-missing mark")
+    page.locator(".desk-checks").scroll_into_view_if_needed()
+    page.screenshot(path=SCREENSHOTS / "23-letter-page-checks.png")
     assert refused == []
