@@ -22,6 +22,7 @@ SEND_REPLY = "letters.tasks.send_reply"
 SEND_EMAIL_ACKNOWLEDGEMENT = "letters.tasks.send_email_acknowledgement"
 PROCESS_INBOUND_EMAIL = "letters.tasks.process_inbound_email"
 CHECK_WITH_SPAM_SERVICE = "letters.tasks.check_with_spam_service"
+ANALYSE_LETTER = "letters.tasks.analyse_letter"
 
 NAMES = (
     SEND_CONFIRMATION,
@@ -31,6 +32,7 @@ NAMES = (
     SEND_EMAIL_ACKNOWLEDGEMENT,
     PROCESS_INBOUND_EMAIL,
     CHECK_WITH_SPAM_SERVICE,
+    ANALYSE_LETTER,
 )
 
 

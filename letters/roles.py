@@ -20,6 +20,10 @@ SUB_EDITOR_PERMISSIONS = (
     "add_note",
     "view_replytemplate",
     "view_reply",
+    # What the processing step found: campaigns, other desks (letters.checks).
+    "view_cluster",
+    "view_deskdomain",
+    "view_writermerge",
 )
 
 # The audit trails are written only by letters.moderation: nobody edits or deletes them.

@@ -14,6 +14,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from . import moderation, notifications, retention
+from .checks import analysis
 from .intake import acknowledge, imap, process
 from .syndication import sync as article_feeds
 
@@ -110,3 +111,10 @@ def sync_article_feeds():
     """Bring the articles of every LETTERS_ARTICLE_FEEDS feed into the desk. Safe to repeat:
     articles are keyed by URL, and an unchanged feed writes no article."""
     article_feeds.sync_configured_feeds()
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def analyse_letter(letter_id):
+    """Near-duplicates, exclusivity and quotes of a new letter. Idempotent: run twice, it
+    finds and writes the same (a letter gone meanwhile is skipped)."""
+    analysis.analyse_letter(letter_id)

@@ -9,6 +9,8 @@ admin.site.index_title = "Letters to the editor"
 urlpatterns = [
     # LETTERS_ADMIN_PATH: somewhere other than /admin/ keeps the admin out of every bot's
     # first guess (django-axes throttles the sign-in wherever it is).
+    # The desk's own pages (dashboard, writers) under the admin's path, behind its sign-in.
+    path(settings.LETTERS_ADMIN_PATH, include("letters.admin.pages")),
     path(settings.LETTERS_ADMIN_PATH, admin.site.urls),
     path("inbound/", include("letters.intake.urls")),
     path("", include("letters.urls")),

@@ -10,13 +10,25 @@ inbound.py      every inbound email as it arrived
 replies.py      reply templates and replies
 articles.py     articles
 article_feeds.py  the publication's article feeds: last fetch, status, count
+campaigns.py    clusters of near-duplicates (campaigns) and other outlets' letters desks
 """
 
 from django.contrib import admin
 
-from ..models import Article, ArticleFeed, Edition, InboundEmail, Letter, Reply, ReplyTemplate
+from ..models import (
+    Article,
+    ArticleFeed,
+    Cluster,
+    DeskDomain,
+    Edition,
+    InboundEmail,
+    Letter,
+    Reply,
+    ReplyTemplate,
+)
 from .article_feeds import ArticleFeedAdmin
 from .articles import ArticleAdmin
+from .campaigns import ClusterAdmin, DeskDomainAdmin
 from .editions import EditionAdmin
 from .inbound import InboundEmailAdmin
 from .letters import LetterAdmin
@@ -29,3 +41,5 @@ admin.site.register(InboundEmail, InboundEmailAdmin)
 admin.site.register(ReplyTemplate, ReplyTemplateAdmin)
 admin.site.register(Reply, ReplyAdmin)
 admin.site.register(ArticleFeed, ArticleFeedAdmin)
+admin.site.register(Cluster, ClusterAdmin)
+admin.site.register(DeskDomain, DeskDomainAdmin)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from .. import moderation
-from ..models import TRANSITIONS, Letter, Status
+from ..models import TRANSITIONS, Letter, LetterChecks, SimilarPair, Status
 from ..word_diff import word_diff_html
 
 
@@ -97,7 +97,7 @@ class LetterEditForm(forms.ModelForm):
 
 def flag_badges(letter):
     """(css, explanation, label) for each flag the letter carries, for the badges."""
-    return [(flag.name, why, flag.badge) for flag, why in letter.carried_flags()]
+    return [(flag.name, why, letter.badge(flag)) for flag, why in letter.carried_flags()]
 
 
 # Which buttons the letter page offers: (action, label, needed permission, target status).
@@ -136,6 +136,30 @@ def in_queue(name, letter_id, filters):
     return f"{url}?{urlencode({'_changelist_filters': filters})}" if filters else url
 
 
+def checks_context(flagged):
+    """What the processing step found (letters.checks) for a letter read with_flags():
+    exclusivity evidence, quotes, its near-duplicates and their cluster. One query, two when
+    the letter is in a cluster."""
+    similar, cluster = [], None
+    if flagged.cluster_pk:  # every near-duplicate pair puts its letters in a cluster
+        similar = list(
+            SimilarPair.objects.filter(letter=flagged)
+            .select_related("other")
+            .only("jaccard", "same_writer", "other__id", "other__name", "other__status")
+            .order_by("-jaccard")[:10]
+        )
+        cluster = {
+            "pk": flagged.cluster_pk,
+            "size": flagged.cluster_size,
+            "writers": flagged.cluster_writers,
+        }
+    return {
+        "checks": LetterChecks.objects.filter(letter=flagged).first(),
+        "similar": similar,
+        "cluster": cluster,
+    }
+
+
 def letter_page_context(request, letter):
     """What the letter page shows beside the form: a handful of small queries."""
     user = request.user
@@ -160,6 +184,7 @@ def letter_page_context(request, letter):
     if letter.status == Status.PUBLISHED and moderation.can(user, "unpublish"):
         decisions = [("unpublish_letters", "Unpublish", "")]
     inbound = letter.inbound_emails.order_by("received_at", "id").first()
+    flagged = Letter.objects.with_flags().get(pk=letter.pk)
     return {
         "letter": letter,
         "decisions": decisions,
@@ -171,7 +196,7 @@ def letter_page_context(request, letter):
         "edited": bool(letter.edited_body),
         "edited_word_count": letter.edited_word_count,
         "soft_limit": settings.LETTERS_SOFT_WORD_LIMIT,
-        "flags": flag_badges(Letter.objects.with_flags().get(pk=letter.pk)),
+        "flags": flag_badges(flagged),
         "history": history,
         "recently_published": recent,
         "writer_actions": [
@@ -185,4 +210,5 @@ def letter_page_context(request, letter):
         "replies": letter.replies.all(),
         "inbound": inbound,
         "raw_message": inbound.raw_text() if inbound else "",
+        **checks_context(flagged),
     }

@@ -89,7 +89,7 @@ class LetterAdmin(LetterPageViews, admin.ModelAdmin):
     delete_confirmation_template = "admin/letters/letter/delete_confirmation.html"
 
     class Media:
-        css = {"all": ["letters/admin-letters.css"]}
+        css = {"all": ["letters/admin-letters.css", "letters/admin-campaigns.css"]}
         js = ["letters/admin-letter.js"]
 
     # Permissions: the actions ask these; letters.moderation checks again in every operation.

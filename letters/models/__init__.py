@@ -8,9 +8,20 @@ replies.py   ReplyTemplate, Reply, Notification
 inbound.py   InboundEmail (raw mail first), InboundEmailEvent, EmailAcknowledgement
 erasures.py  WriterErasure (the log of erasures, without the data erased)
 feeds.py     ArticleFeed: the publication's article feeds and how their last fetch went
+checks.py    the similarity index (signatures, band keys, pairs, clusters), the exclusivity
+             and quote checks, other desks' domains, writer merges
 """
 
 from .articles import Article, ArticleQuerySet
+from .checks import (
+    Cluster,
+    DeskDomain,
+    LetterBand,
+    LetterChecks,
+    LetterSignature,
+    SimilarPair,
+    WriterMerge,
+)
 from .editions import (
     Edition,
     EditionEvent,
@@ -71,6 +82,13 @@ __all__ = [
     "ArticleFeed",
     "ArticleQuerySet",
     "Channel",
+    "Cluster",
+    "DeskDomain",
+    "LetterBand",
+    "LetterChecks",
+    "LetterSignature",
+    "SimilarPair",
+    "WriterMerge",
     "Edition",
     "EditionEvent",
     "EditionLetter",

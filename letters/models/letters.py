@@ -55,6 +55,11 @@ FLAGS = (
     Flag("published_recently", "Writer published recently", "published recently"),
     Flag("duplicate", "Possible duplicate", "duplicate?"),
     Flag("late", "Arrived after letters closed", "late"),
+    # Found by the processing step (letters.checks), read from its rows.
+    Flag("campaign", "Campaign (near-duplicates from several writers)", "campaign"),
+    Flag("repeat", "Writer repeats an earlier letter", "repeat"),
+    Flag("not_exclusive", "Sent to other outlets too", "not exclusive"),
+    Flag("misquote", "Quote not found in the article", "quote?"),
 )
 
 
@@ -104,6 +109,9 @@ class LetterQuerySet(models.QuerySet):
         return self.annotate(
             writer_published_recently=published_recently_by_writer(now),
             possible_duplicate=same_words_elsewhere(),
+            # letters.checks' rows, each a subquery on a primary key: no join, so counting
+            # the queue (which drops unselected annotations) does not pay for them.
+            **checks_found(),
         )
 
     def flagged(self, flag, now=None):
@@ -120,6 +128,10 @@ class LetterQuerySet(models.QuerySet):
             "published_recently": lambda: published_recently_by_writer(now),
             "duplicate": same_words_elsewhere,
             "late": arrived_after_letters_closed,
+            "campaign": lambda: Q(similarity__cluster__writers__gte=2),
+            "repeat": repeats_own_letter,
+            "not_exclusive": lambda: Q(checks__not_exclusive=True),
+            "misquote": lambda: Q(checks__quotes_not_found__gt=0),
         }
         if flag not in conditions:
             raise ValueError(f"Unknown flag {flag!r}")
@@ -245,7 +257,7 @@ class Letter(models.Model):
             # Covering: the "possible duplicate" probe (same fingerprint, another id) reads
             # the index alone.
             models.Index(fields=["fingerprint", "id"], name="letter_fingerprint_id"),
-            # On PostgreSQL the queue has two more (migration 0008, not declared here: SQLite
+            # On PostgreSQL the queue has two more (migration 0010, not declared here: SQLite
             # cannot build them): its default list (awaiting a decision, newest first) with
             # the columns its counts read, and a GIN index for its full-text search.
             # A writer's letters, matched case-insensitively (Django's iexact compares UPPER()
@@ -257,6 +269,13 @@ class Letter(models.Model):
                 F("published_at"),
                 condition=Q(status=Status.PUBLISHED),
                 name="letter_published_writer",
+            ),
+            # The dashboard's counts by date of arrival, from the index alone on PostgreSQL
+            # (letters.checks.dashboard); elsewhere an index on created_at.
+            models.Index(
+                fields=["created_at"],
+                include=["id", "channel", "status", "suspect", "decided_at", "article"],
+                name="letter_dashboard",
             ),
         ]
         constraints = [
@@ -332,6 +351,15 @@ class Letter(models.Model):
             "duplicate": getattr(self, "possible_duplicate", False)
             and "Another letter has the same words",
             "late": self.arrived_late and "Arrived after letters closed on the article",
+            "campaign": (getattr(self, "cluster_writers", 0) or 0) >= 2
+            and f"Near-duplicate of other letters: {self.cluster_size} letters from "
+            f"{self.cluster_writers} writers",
+            "repeat": getattr(self, "repeats_writer", False)
+            and "Nearly the same as another letter from the same writer",
+            "not_exclusive": getattr(self, "not_exclusive", False)
+            and "Addressed to, or says it went to, other outlets too",
+            "misquote": (getattr(self, "quotes_not_found", 0) or 0) > 0
+            and f"{self.quotes_not_found} quote(s) not found in the article",
         }
         return [(flag, why[flag.name]) for flag in FLAGS if flag.badge and why.get(flag.name)]
 
@@ -354,6 +382,12 @@ class Letter(models.Model):
             Status.WITHDRAWN: "withdrawn",
         }[self.status]
 
+    def badge(self, flag):
+        """The badge's words for `flag`: the campaign's carries its size and writers."""
+        if flag.name == "campaign" and getattr(self, "cluster_size", None):
+            return f"campaign {self.cluster_size}/{self.cluster_writers}"
+        return flag.badge
+
     @property
     def was_edited(self):
         """The desk changed the writer's words (not just whitespace)."""
@@ -373,6 +407,32 @@ def published_recently_by_writer(now=None):
             published_at__gte=since,
         ).exclude(pk=OuterRef("pk"))
     )
+
+
+def checks_found():
+    """Annotations of what letters.checks found: the letter's cluster (id, size, writers),
+    whether it repeats the writer's own letter, and the exclusivity and quote checks."""
+    # Reached through their relations: models.checks imports this module.
+    signature = Letter._meta.get_field("similarity").related_model
+    checks = Letter._meta.get_field("checks").related_model
+
+    def first(model, field):
+        return models.Subquery(model.objects.filter(pk=OuterRef("pk")).values(field)[:1])
+
+    return {
+        "cluster_pk": first(signature, "cluster_id"),
+        "cluster_size": first(signature, "cluster__size"),
+        "cluster_writers": first(signature, "cluster__writers"),
+        "repeats_writer": repeats_own_letter(),
+        "not_exclusive": Coalesce(first(checks, "not_exclusive"), False),
+        "quotes_not_found": Coalesce(first(checks, "quotes_not_found"), 0),
+    }
+
+
+def repeats_own_letter():
+    """EXISTS: a near-duplicate of this letter from the same writer (letters.checks)."""
+    pair = Letter._meta.get_field("similar_pairs").related_model  # models.checks imports us
+    return Exists(pair.objects.filter(letter=OuterRef("pk"), same_writer=True))
 
 
 def same_words_elsewhere():

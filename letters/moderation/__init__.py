@@ -13,6 +13,8 @@ editions.py     assemble an edition: create, add and remove letters, order, head
 publication.py  publish and schedule letters and editions, publish_due
 screening.py    suspect content (links, spam phrases) and the publisher's spam service
 erasure.py      a writer's data: export, erasure at their request, deleting a letter
+campaigns.py    a campaign settled at once: keep one letter, reject the rest
+writers.py      a writer's addresses (merged by an editor) and letters
 """
 
 from .arrivals import (
@@ -23,6 +25,7 @@ from .arrivals import (
     record_follow_up,
     submit,
 )
+from .campaigns import NotInCluster, settle_campaign
 from .decisions import (
     WITHDRAWABLE_BY_WRITER,
     approve,
@@ -74,6 +77,7 @@ from .rules import (
 )
 from .screening import check_with_spam_service, screen
 from .writer_data import export_writer
+from .writers import merge_writers
 
 __all__ = [
     "FOLLOW_UP",
@@ -84,6 +88,7 @@ __all__ = [
     "EditionNotDraft",
     "EditTooLong",
     "EditionNotReady",
+    "NotInCluster",
     "NotPermitted",
     "PublicationPlan",
     "StaleDecision",
@@ -109,6 +114,7 @@ __all__ = [
     "export_writer",
     "mark_spam",
     "publication_plan",
+    "merge_writers",
     "publish",
     "publish_due",
     "publish_edition",
@@ -122,6 +128,7 @@ __all__ = [
     "schedule",
     "schedule_edition",
     "screen",
+    "settle_campaign",
     "shortlist",
     "submit",
     "text_version",

@@ -61,6 +61,7 @@ def submit(*, article, actor_label="writer", **fields):
             letter.pk = None
     record(letter, "submitted", actor_label=actor_label, to_status=Status.UNCONFIRMED)
     jobs.enqueue(jobs.SEND_CONFIRMATION, letter.pk)
+    jobs.enqueue(jobs.ANALYSE_LETTER, letter.pk)  # campaigns, exclusivity, quotes
     if settings.LETTERS_SPAM_CHECK:
         jobs.enqueue(jobs.CHECK_WITH_SPAM_SERVICE, letter.pk)
     return letter
@@ -130,6 +131,7 @@ def receive_by_email(letter, *, inbound=None):
     if letter.article_match_method:
         note += f"; article matched by {letter.article_match_method}"
     record(letter, "received by email", actor_label="email", to_status=Status.RECEIVED, note=note)
+    jobs.enqueue(jobs.ANALYSE_LETTER, letter.pk)  # campaigns, exclusivity, quotes
     return letter
 
 
@@ -160,6 +162,8 @@ def receive_many_by_email(letters):
         ],
         batch_size=500,
     )
+    for letter in letters:
+        jobs.enqueue(jobs.ANALYSE_LETTER, letter.pk)
     return letters
 
 

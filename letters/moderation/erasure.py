@@ -36,6 +36,8 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from .. import jobs
+from ..checks import index as similarity_index
 from ..models import (
     EditionEvent,
     InboundEmail,
@@ -45,6 +47,7 @@ from ..models import (
     LetterEvent,
     Status,
     WriterErasure,
+    WriterMerge,
 )
 from .decisions import withdraw
 from .rules import TransitionNotAllowed, check, lock, record, signed_in
@@ -137,6 +140,7 @@ def _delete(letter, *, actor, actor_label, reason, now, empty_mail=True):
         created_at=now,
     )
     _forget_admin_log([letter.pk])
+    similarity_index.forget([letter.pk])  # and mend the cluster it was in
     letter.delete()  # notes, replies and notices go with it; events and mail stay, unlinked
     return counts
 
@@ -220,6 +224,8 @@ def _keep_published(letter, *, actor, actor_label):
         note="Personal data erased at the writer's request; kept as published (name and town).",
     )
     _forget_admin_log([letter.pk])
+    # Its text is now the published one: compare that, not the erased original.
+    jobs.enqueue(jobs.ANALYSE_LETTER, letter.pk)
     return {"notes": notes, "replies": replies}
 
 
@@ -265,6 +271,10 @@ def erase_writer(address, *, actor=None, actor_label="", note="", published=None
             now=now,
         )
         counts["acknowledgements"] = acknowledgements.delete()[0]
+        # The record that two addresses are one writer names both: it goes too.
+        counts["writer_merges"] = WriterMerge.objects.filter(
+            Q(address=address) | Q(merged_into=address)
+        ).delete()[0]
         for letter in letters:
             if letter.status == Status.PUBLISHED and policy == KEEP:
                 done = _keep_published(letter, actor=actor, actor_label=actor_label)

@@ -57,7 +57,7 @@ def test_a_letter_from_the_form_with_many_links_is_stored_suspect_and_asked_to_c
     letter = Letter.objects.get()
     assert (letter.suspect, letter.suspect_reason) == (True, "3 links")
     assert letter.status == Status.UNCONFIRMED
-    assert enqueued == [(jobs.SEND_CONFIRMATION, (letter.pk,))]
+    assert enqueued == [(jobs.SEND_CONFIRMATION, (letter.pk,)), (jobs.ANALYSE_LETTER, (letter.pk,))]
 
 
 @pytest.mark.django_db
@@ -166,7 +166,7 @@ def test_without_a_spam_service_no_check_is_enqueued(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         client.post(article.get_absolute_url(), browser_form_data(client, article))
-    assert [name for name, _ in enqueued] == [jobs.SEND_CONFIRMATION]
+    assert [name for name, _ in enqueued] == [jobs.SEND_CONFIRMATION, jobs.ANALYSE_LETTER]
 
 
 @pytest.mark.django_db

@@ -1,0 +1,528 @@
+"""The similarity index, kept in the database: one signature and BANDS band keys per letter,
+the near-duplicate pairs found, and the clusters they form.
+
+Why the database and not Redis: the band keys must be shared by every worker and survive
+restarts, and must go when their letter goes. In the database they do so by CASCADE, inside the
+transaction that deletes or erases the letter, and a candidate lookup is one indexed query
+(`key IN (...)`); bench/bench_campaigns.py measures it against Redis sets.
+
+Indexing one letter runs in its Celery processing step (letters.checks.analysis), never in a
+request. Writers of the index are serialised (a PostgreSQL advisory lock, held to commit; on
+SQLite the write transaction is already exclusive): two near-duplicates indexed at once by two
+workers would otherwise miss each other, each looking before the other's keys were committed.
+Indexing is a few milliseconds, so the lock costs no throughput a letters desk would notice.
+"""
+
+from datetime import timedelta
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from ..models import Cluster, Letter, LetterBand, LetterSignature, SimilarPair
+from . import shingles as sh
+
+# The advisory lock's key: any 64-bit number nothing else in the desk uses.
+LOCK_KEY = 0x5EED_1E77  # "seed letter"
+
+
+def _serialise():
+    """Hold the index's lock until the current transaction ends."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+
+
+def window():
+    return timedelta(days=settings.LETTERS_CAMPAIGN_WINDOW_DAYS)
+
+
+# --- Clusters --------------------------------------------------------------------------------
+
+
+def recount(cluster_ids):
+    """Recount size and writers of `cluster_ids`; a cluster left with one letter or none is
+    dissolved (a lone letter is no cluster)."""
+    cluster_ids = [pk for pk in set(cluster_ids) if pk]
+    if not cluster_ids:
+        return
+    counts = {
+        row["cluster"]: row
+        for row in LetterSignature.objects.filter(cluster__in=cluster_ids)
+        .values("cluster")
+        .annotate(size=Count("pk"), writers=Count("writer", distinct=True))
+        .order_by()
+    }
+    now = timezone.now()
+    for pk in cluster_ids:
+        row = counts.get(pk)
+        if row is None or row["size"] < 2:
+            LetterSignature.objects.filter(cluster=pk).update(cluster=None)
+            Cluster.objects.filter(pk=pk).delete()
+        else:
+            Cluster.objects.filter(pk=pk).update(
+                size=row["size"], writers=row["writers"], updated_at=now
+            )
+
+
+def _components(ids, edges):
+    """Connected components of `ids` under `edges` (pairs of ids): union-find."""
+    parent = {pk: pk for pk in ids}
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        if a in parent and b in parent:
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    groups = {}
+    for pk in ids:
+        groups.setdefault(find(pk), []).append(pk)
+    return list(groups.values())
+
+
+def recluster(cluster_ids):
+    """Split clusters that lost a letter joining their parts: the members' components under
+    the pairs still stored. The largest part keeps the cluster; others get new ones."""
+    for pk in {c for c in cluster_ids if c}:
+        members = list(LetterSignature.objects.filter(cluster=pk).values_list("pk", flat=True))
+        edges = SimilarPair.objects.filter(letter__in=members, other__in=members).values_list(
+            "letter_id", "other_id"
+        )
+        parts = sorted(_components(members, edges), key=len, reverse=True)
+        touched = [pk]
+        for part in parts[1:]:
+            if len(part) < 2:
+                LetterSignature.objects.filter(pk__in=part).update(cluster=None)
+                continue
+            new = Cluster.objects.create()
+            LetterSignature.objects.filter(pk__in=part).update(cluster=new)
+            touched.append(new.pk)
+        recount(touched)
+
+
+# --- One letter ------------------------------------------------------------------------------
+# The path every new letter takes is written in plain SQL (portable: PostgreSQL and SQLite):
+# the ORM's own work per query would be most of the 2 ms budget.
+
+# A big campaign's copies match each other all: a new letter is compared with at most
+# MAX_CANDIDATES of them (enough to join their cluster) and keeps its MAX_PAIRS closest.
+MAX_CANDIDATES = 1000
+MAX_PAIRS = 100
+
+
+def _tables():
+    return {
+        "letter": Letter._meta.db_table,
+        "signature": LetterSignature._meta.db_table,
+        "band": LetterBand._meta.db_table,
+        "pair": SimilarPair._meta.db_table,
+        "cluster": Cluster._meta.db_table,
+    }
+
+
+def _in(values):
+    return ", ".join(["%s"] * len(values))
+
+
+def _array(values):
+    """A PostgreSQL array literal ('{1,2,3}'): psycopg sends one string, where a list is
+    dumped element by element in Python (most of the CPU of a letter's statements)."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def _POSTGRES():  # noqa: N802 - reads as the constant it is, per connection
+    return connection.vendor == "postgresql"
+
+
+def candidates(cursor, letter_id, keys, created_at):
+    """(id, signature bytes, shingle hash bytes, writer, cluster) of the letters in the window
+    that share a band key with `keys`: one indexed query."""
+    t = _tables()
+    span = window()
+    # PostgreSQL takes the keys as one array parameter: quoting 42 parameters one by one is
+    # a good part of the budget.
+    among, params = (
+        ("= ANY(%s::bigint[])", [_array(keys)]) if _POSTGRES() else (f"IN ({_in(keys)})", keys)
+    )
+    cursor.execute(
+        f"SELECT letter_id, minhash, hashes, writer, cluster_id FROM {t['signature']} "
+        f"WHERE letter_id IN (SELECT letter_id FROM {t['band']} WHERE key {among} "
+        "AND created_at >= %s AND created_at <= %s) AND letter_id <> %s LIMIT %s",
+        [*params, created_at - span, created_at + span, letter_id, MAX_CANDIDATES],
+    )
+    return cursor.fetchall()
+
+
+def _forget(letter_id):
+    """Take one letter out of the index (the caller holds the lock); returns its cluster."""
+    cluster = LetterSignature.objects.filter(pk=letter_id).values_list("cluster", flat=True).first()
+    LetterBand.objects.filter(letter_id=letter_id).delete()
+    SimilarPair.objects.filter(letter_id=letter_id).delete()
+    SimilarPair.objects.filter(other_id=letter_id).delete()
+    LetterSignature.objects.filter(pk=letter_id).delete()
+    return cluster
+
+
+def forget(letter_ids):
+    """Take letters out of the index and mend the clusters they were in. Called before a
+    letter is deleted or erased (its rows would go by CASCADE; this also splits a cluster it
+    was the only link of and recounts the rest). Safe to repeat."""
+    with transaction.atomic():
+        _serialise()
+        clusters = [_forget(pk) for pk in letter_ids]
+        recluster(clusters)
+
+
+def index_letter(letter_id, *, now=None):
+    """Add one letter to the index, or refresh it if its text changed: its signature and band
+    keys, its near-duplicates in the window and its cluster. Idempotent: a letter indexed with
+    the same text is left as it is. Returns how many near-duplicates it keeps (pairs), or None
+    if the letter is gone.
+
+    Five statements in the usual case: the letter (locked) with its old signature, the
+    index's lock, the candidates, the inserts (one statement on PostgreSQL), the cluster's
+    count."""
+    t = _tables()
+    lock = " FOR UPDATE OF l" if connection.features.has_select_for_update else ""
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The letter's row first, then the index's lock: the order deletion takes them in.
+        cursor.execute(
+            f"SELECT l.body, l.email, l.created_at, s.minhash, s.writer FROM {t['letter']} l "
+            f"LEFT JOIN {t['signature']} s ON s.letter_id = l.id WHERE l.id = %s{lock}",
+            [letter_id],
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return None  # deleted meanwhile
+        body, email, created_at, old_blob, old_writer = row
+        created_at = Letter._meta.get_field("created_at").to_python(created_at)
+        if settings.USE_TZ and timezone.is_naive(created_at):
+            created_at = timezone.make_aware(created_at, timezone.UTC)
+        hashes = sh.shingle_hashes(body)
+        values = sh.signature(hashes)
+        keys = sh.band_keys(values)
+        blob = sh.to_bytes(values)
+        writer = email.lower()
+        if old_blob is not None and bytes(old_blob) == blob and old_writer == writer:
+            return SimilarPair.objects.filter(letter_id=letter_id).count()
+        _serialise()
+        stale_cluster = _forget(letter_id) if old_blob is not None else None
+        found = candidates(cursor, letter_id, keys, created_at)
+        shares = sh.decide_many(
+            sh.estimates(values, [row[1] for row in found]).tolist(),
+            hashes,
+            [row[2] for row in found],
+            settings.LETTERS_CAMPAIGN_THRESHOLD,
+        )
+        matches = sorted(
+            (
+                (share, other_id, other_writer == writer, cluster_id)
+                for (other_id, _, _, other_writer, cluster_id), share in zip(
+                    found, shares, strict=True
+                )
+                if share is not None
+            ),
+            reverse=True,
+        )
+        clusters = {cluster for *_, cluster in matches}
+        # The usual case of a campaign: every match is already in one cluster; join it now.
+        joined = clusters.pop() if len(clusters) == 1 else None
+        kept = matches[:MAX_PAIRS]
+        signature = [
+            letter_id,
+            created_at,
+            writer,
+            blob,
+            hashes.tobytes(),
+            hashes.size,
+            joined,
+            now or timezone.now(),
+        ]
+        _insert(cursor, t, signature, keys, kept)
+        if joined:
+            _recount(cursor, t, joined)
+        elif matches:
+            _join_clusters(cursor, t, letter_id, matches)
+        if stale_cluster:
+            recluster([stale_cluster])
+    return len(kept)
+
+
+_SIGNATURE = "(letter_id, created_at, writer, minhash, hashes, shingles, cluster_id, indexed_at) "
+
+
+def _insert(cursor, t, signature, keys, kept):
+    """The signature, its band keys and its pairs (both directions): one statement with
+    arrays on PostgreSQL, three elsewhere."""
+    letter_id, created_at = signature[0], signature[1]
+    others = [other for _, other, _, _ in kept]
+    if _POSTGRES():
+        cursor.execute(
+            f"WITH signature AS (INSERT INTO {t['signature']} {_SIGNATURE}"
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)), "
+            f"bands AS (INSERT INTO {t['band']} (letter_id, key, created_at) "
+            "SELECT %s, k, %s FROM unnest(%s::bigint[]) AS k) "
+            f"INSERT INTO {t['pair']} (letter_id, other_id, jaccard, same_writer) "
+            "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::float8[], %s::boolean[])",
+            [
+                *signature,
+                letter_id,
+                created_at,
+                _array(keys),
+                _array([letter_id] * len(kept) + others),
+                _array(others + [letter_id] * len(kept)),
+                _array([share for share, *_ in kept] * 2),
+                _array(["t" if same else "f" for _, _, same, _ in kept] * 2),
+            ],
+        )
+        return
+    cursor.execute(
+        f"INSERT INTO {t['signature']} {_SIGNATURE}VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        signature,
+    )
+    cursor.execute(
+        f"INSERT INTO {t['band']} (letter_id, key, created_at) VALUES "
+        + ", ".join(["(%s, %s, %s)"] * len(keys)),
+        [value for key in keys for value in (letter_id, key, created_at)],
+    )
+    if kept:
+        cursor.execute(
+            f"INSERT INTO {t['pair']} (letter_id, other_id, jaccard, same_writer) VALUES "
+            + ", ".join(["(%s, %s, %s, %s)"] * (2 * len(kept))),
+            [
+                value
+                for share, other, same, _ in kept
+                for value in (letter_id, other, share, same, other, letter_id, share, same)
+            ],
+        )
+
+
+def _recount(cursor, t, cluster_id):
+    cursor.execute(
+        f"UPDATE {t['cluster']} SET "
+        f"size = (SELECT COUNT(*) FROM {t['signature']} WHERE cluster_id = %s), "
+        f"writers = (SELECT COUNT(DISTINCT writer) FROM {t['signature']} WHERE cluster_id = %s), "
+        "updated_at = %s WHERE id = %s",
+        [cluster_id, cluster_id, timezone.now(), cluster_id],
+    )
+
+
+def _join_clusters(cursor, t, letter_id, matches):
+    """Put the letter, its matches and their clusters into one cluster (the oldest of theirs,
+    else a new one), then recount it."""
+    clusters = sorted({cluster for *_, cluster in matches if cluster})
+    if clusters:
+        target = clusters[0]
+    else:
+        cursor.execute(
+            f"INSERT INTO {t['cluster']} (size, writers, updated_at) VALUES (0, 0, %s) "
+            "RETURNING id",
+            [timezone.now()],
+        )
+        target = cursor.fetchone()[0]
+    loose = [other_id for _, other_id, _, cluster in matches if not cluster]
+    members = [letter_id, *loose]
+    condition = f"letter_id IN ({_in(members)})"
+    if clusters[1:]:
+        condition += f" OR cluster_id IN ({_in(clusters[1:])})"
+    cursor.execute(
+        f"UPDATE {t['signature']} SET cluster_id = %s WHERE {condition}",
+        [target, *members, *clusters[1:]],
+    )
+    if clusters[1:]:
+        cursor.execute(
+            f"DELETE FROM {t['cluster']} WHERE id IN ({_in(clusters[1:])})", clusters[1:]
+        )
+    _recount(cursor, t, target)
+
+
+# --- Rebuilding from the database ------------------------------------------------------------
+
+
+def _clear():
+    if connection.vendor == "postgresql":
+        tables = [m._meta.db_table for m in (SimilarPair, LetterBand, LetterSignature, Cluster)]
+        with connection.cursor() as cursor:
+            # Deferred foreign-key checks still pending in this transaction would refuse it.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(f"TRUNCATE {', '.join(tables)}")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    else:
+        for model in (SimilarPair, LetterBand, LetterSignature, Cluster):
+            model.objects.all().delete()
+
+
+def _copy(model, columns, rows, batch_size=5000):
+    """Insert many rows: COPY on PostgreSQL, bulk_create elsewhere."""
+    if connection.vendor == "postgresql":
+        table = model._meta.db_table
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
+    batch = []
+    for row in rows:
+        batch.append(model(**dict(zip(columns, row, strict=True))))
+        if len(batch) >= batch_size:
+            model.objects.bulk_create(batch)
+            batch = []
+    model.objects.bulk_create(batch)
+
+
+def _copy_bands(ids, created, keys):
+    """All band keys: on PostgreSQL as COPY text built a letter at a time (4 million rows at
+    100,000 letters), elsewhere through _copy."""
+    if connection.vendor != "postgresql":
+        _copy(
+            LetterBand,
+            ["letter_id", "key", "created_at"],
+            ((ids[i], key, created[i]) for i, row in enumerate(keys.tolist()) for key in row),
+        )
+        return
+    table = LetterBand._meta.db_table
+    with connection.cursor() as cursor:
+        # Building the indexes once after the rows are in is faster than keeping them up to
+        # date row by row: drop them (not the primary key), then create them again as they were.
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexname NOT IN "
+            "(SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass)",
+            [table, table],
+        )
+        indexes = cursor.fetchall()
+        for name, _ in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+        with cursor.cursor.copy(f"COPY {table} (letter_id, key, created_at) FROM STDIN") as copy:
+            chunk = []
+            for i, row in enumerate(keys.tolist()):
+                tail = f"\t{created[i].isoformat()}\n"
+                chunk.append("".join(f"{ids[i]}\t{key}{tail}" for key in row))
+                if len(chunk) == 2000:
+                    copy.write("".join(chunk))
+                    chunk = []
+            copy.write("".join(chunk))
+        for _, definition in indexes:
+            cursor.execute(definition)
+
+
+# In a band shared by more letters than this (a huge campaign), each letter is compared with
+# the first BUCKET_LIMIT of them only: enough to put them all in one cluster, and linear.
+BUCKET_LIMIT = 200
+
+
+def _pairs_from_keys(keys, times, sigs, hashes, threshold, span):
+    """Near-duplicate pairs (i, j, similarity), i < j, among letters sharing a band key and
+    within `span` seconds of each other: sort the keys (numpy), compare within each run."""
+    flat = keys.ravel()
+    order = np.argsort(flat, kind="stable")
+    sorted_keys = flat[order]
+    owners = order // sh.BANDS
+    starts = np.flatnonzero(np.diff(sorted_keys) != 0) + 1
+    bounds = np.concatenate(([0], starts, [len(sorted_keys)]))
+    runs = np.flatnonzero(np.diff(bounds) > 1)
+    seen, pairs = set(), []
+    for run in runs.tolist():
+        members = sorted(set(owners[bounds[run] : bounds[run + 1]].tolist()))
+        for position, a in enumerate(members):
+            partners = members[position + 1 :]
+            if len(members) > BUCKET_LIMIT:
+                partners = [b for b in members[:BUCKET_LIMIT] if b > a]
+            todo = [b for b in partners if (a, b) not in seen and abs(times[a] - times[b]) <= span]
+            if not todo:
+                continue
+            seen.update((a, b) for b in todo)
+            shares = np.count_nonzero(sigs[todo] == sigs[a], axis=1) / sh.NUM_PERM
+            for b, value in zip(todo, shares.tolist(), strict=True):
+                share = sh.decide(value, hashes[a], hashes[b], threshold)
+                if share is not None:
+                    pairs.append((a, b, share))
+    return pairs
+
+
+def rebuild(*, now=None, chunk_size=2000, progress=None):
+    """Rebuild the whole index from the letters of the window (up to `now`): signatures, band
+    keys, pairs and clusters. One transaction: workers indexing meanwhile wait for it.
+    Returns {"letters": n, "pairs": n, "clusters": n}."""
+    now = now or timezone.now()
+    span = window()
+    threshold = settings.LETTERS_CAMPAIGN_THRESHOLD
+    rows = (
+        Letter.objects.filter(created_at__gte=now - span)
+        .order_by("pk")
+        .values_list("pk", "body", "email", "created_at")
+    )
+    ids, writers, created, counts, sigs, hashes = [], [], [], [], [], []
+    for pk, body, email, created_at in rows.iterator(chunk_size=chunk_size):
+        ids.append(pk)
+        writers.append(email.lower())
+        created.append(created_at)
+        hashes.append(sh.shingle_hashes(body))
+        counts.append(hashes[-1].size)
+        sigs.append(sh.signature(hashes[-1]))
+        if progress and len(ids) % 10000 == 0:
+            progress(f"{len(ids)} letters signed")
+    sigs = np.array(sigs, dtype=np.uint32).reshape(-1, sh.NUM_PERM)
+    keys = sh.band_keys_of(sigs)
+    times = [c.timestamp() for c in created]
+    pairs = _pairs_from_keys(keys, times, sigs, hashes, threshold, span.total_seconds())
+    parts = _components(range(len(ids)), [(a, b) for a, b, _ in pairs])
+    with transaction.atomic():
+        _serialise()
+        _clear()
+        cluster_of = {}
+        groups = [part for part in parts if len(part) > 1]
+        clusters = Cluster.objects.bulk_create(
+            Cluster(size=len(part), writers=len({writers[i] for i in part}), updated_at=now)
+            for part in groups
+        )
+        for cluster, part in zip(clusters, groups, strict=True):
+            for i in part:
+                cluster_of[i] = cluster.pk
+        _copy(
+            LetterSignature,
+            [
+                "letter_id",
+                "created_at",
+                "writer",
+                "minhash",
+                "hashes",
+                "shingles",
+                "cluster_id",
+                "indexed_at",
+            ],
+            (
+                (
+                    ids[i],
+                    created[i],
+                    writers[i],
+                    sigs[i].tobytes(),
+                    hashes[i].tobytes(),
+                    counts[i],
+                    cluster_of.get(i),
+                    now,
+                )
+                for i in range(len(ids))
+            ),
+        )
+        _copy_bands(ids, created, keys)
+        _copy(
+            SimilarPair,
+            ["letter_id", "other_id", "jaccard", "same_writer"],
+            (
+                row
+                for a, b, share in pairs
+                for row in (
+                    (ids[a], ids[b], share, writers[a] == writers[b]),
+                    (ids[b], ids[a], share, writers[a] == writers[b]),
+                )
+            ),
+        )
+    return {"letters": len(ids), "pairs": len(pairs), "clusters": len(groups)}
