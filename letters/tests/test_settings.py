@@ -120,3 +120,24 @@ def test_the_default_database_is_sqlite_in_wal_mode():
     )
     result = start_with({}, "-c", probe)
     assert result.stdout.strip() == "wal", result.stderr
+
+
+def test_postgresql_connections_run_without_jit_unless_the_url_asks_for_it():
+    probe = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.DATABASES['default']['OPTIONS']['options'])"
+    )
+    url = "postgres://desk@db.example/letters"
+    assert start_with({"DATABASE_URL": url}, "-c", probe).stdout.strip() == "-c jit=off"
+    asked = start_with({"DATABASE_URL": url + "?options=-c%20jit%3Don"}, "-c", probe)
+    assert asked.stdout.strip() == "-c jit=off -c jit=on", asked.stderr
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_desks_postgresql_sessions_have_jit_off():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
