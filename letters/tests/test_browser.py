@@ -6,37 +6,21 @@ downloaded browser. Screenshots of each step go to artifacts/screenshots/, which
 The test reads as the list of steps; each step is a function below it that says what it checks.
 """
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 from django.utils import timezone
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from letters.models import Article, Letter, Status
 from letters.seeds import load_seeds
 from reaction_letters.celery import app as celery_app
 
+from . import browser
+from .browser import SCREENSHOTS
 from .factories import make_article, make_letter
-
-# Playwright's sync API runs an event loop in this thread; the ORM calls below are plain
-# synchronous test code, not async code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(django_settings.BASE_DIR) / "artifacts" / "screenshots"
 
 pytestmark = [
     pytest.mark.browser,
@@ -54,38 +38,16 @@ EDITED = "Sir, by the time permission is given the targets have moved. Let us de
 
 @pytest.fixture
 def page():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(
-            "Debian's chromium is not installed (apt-get install chromium); "
-            "the browser test needs /usr/bin/chromium."
-        )
-    # Only this file's own screenshots ("01-..."): other browser tests keep theirs.
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SCREENSHOTS.glob("[0-9][0-9]-*.png"):
-        old.unlink()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        tab = context.new_page()
-        tab.set_default_timeout(15_000)
+    with browser.tab() as tab:
+        # Only this file's own screenshots ("01-..."): other browser tests keep theirs.
+        browser.clear_screenshots("[0-9][0-9]-*.png")
         yield tab
-        context.close()
-        browser.close()
 
 
 @pytest.fixture
 def csp_violations(page):
     """What chromium reports in the console as refused by the Content-Security-Policy."""
-    found = []
-
-    def note(message):
-        if "Content Security Policy" in message.text:
-            found.append(f"{page.url}: {message.text}")
-
-    page.on("console", note)
-    return found
+    return browser.watch_csp(page, [])
 
 
 @pytest.fixture

@@ -1,42 +1,27 @@
 """The dashboard and a campaign's cluster page in a real browser (Debian's chromium through
 Playwright), under the Content-Security-Policy, with screenshots in artifacts/screenshots/."""
 
-import os
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
-from playwright.sync_api import sync_playwright
 
 from letters.checks import analysis
 from letters.models import Channel, Cluster
 
+from . import browser
+from .browser import SCREENSHOTS
 from .factories import make_article, make_letter
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 from .test_checks_index import SAME_TOPIC, VARIANTS
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def page():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium).")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)  # shared with test_browser: not emptied
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        tab = context.new_page()
-        tab.set_default_timeout(15_000)
+    with browser.tab() as tab:
         yield tab
-        context.close()
-        browser.close()
 
 
 @pytest.fixture

@@ -6,31 +6,15 @@ Drives Debian's chromium through Playwright's sync API, as test_browser.py does.
 of each step go to artifacts/screenshots/edition-*.png. The test reads as the list of steps.
 """
 
-import os
-from pathlib import Path
-
 import pytest
-from django.conf import settings as django_settings
 from django.contrib.auth.models import User
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from letters.models import Edition, EditionStatus, Status
 
+from . import browser
+from .browser import SCREENSHOTS
 from .factories import make_approved_letter, make_article
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(django_settings.BASE_DIR) / "artifacts" / "screenshots"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -39,34 +23,14 @@ WRITERS = ["Ann Archer", "Ben Booth", "Cat Cole"]
 
 @pytest.fixture
 def page():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium).")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SCREENSHOTS.glob("edition-*.png"):  # only this test's own screenshots
-        old.unlink()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        tab = context.new_page()
-        tab.set_default_timeout(15_000)
+    with browser.tab() as tab:
+        browser.clear_screenshots("edition-*.png")  # only this test's own screenshots
         yield tab
-        context.close()
-        browser.close()
 
 
 @pytest.fixture
 def csp_violations(page):
-    found = []
-    page.on(
-        "console",
-        lambda message: (
-            "Content Security Policy" in message.text
-            and found.append(f"{page.url}: {message.text}")
-        ),
-    )
-    return found
+    return browser.watch_csp(page, [])
 
 
 @pytest.fixture

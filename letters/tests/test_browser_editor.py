@@ -5,26 +5,20 @@ picker, and the queue and letter page at phone width. Screenshots of each step g
 artifacts/screenshots/editor-*.png.
 """
 
-import os
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 from django.utils import timezone
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from letters.models import Letter, Status
 
+from . import browser
+from .browser import SCREENSHOTS
 from .factories import make_article, make_letter
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
-SCREENSHOTS = Path(django_settings.BASE_DIR) / "artifacts" / "screenshots"
 PASSWORD = "a-long-test-password"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -40,22 +34,11 @@ CUT = "Sir, the council knew for ten years that the bridge needed work. Let us b
 
 @pytest.fixture
 def browser_context():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium).")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
+    with browser.chromium() as chromium:
+        yield chromium
 
 
-def new_page(browser, width=1280, height=900):
-    context = browser.new_context(viewport={"width": width, "height": height})
-    tab = context.new_page()
-    tab.set_default_timeout(15_000)
-    return tab
+new_page = browser.new_tab
 
 
 @pytest.fixture
@@ -75,14 +58,7 @@ def csp_violations():
     return []
 
 
-def watch_csp(page, found):
-    page.on(
-        "console",
-        lambda message: (
-            "Content Security Policy" in message.text
-            and found.append(f"{page.url}: {message.text}")
-        ),
-    )
+watch_csp = browser.watch_csp
 
 
 def shot(page, name, *, full_page=True):

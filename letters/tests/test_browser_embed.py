@@ -10,32 +10,17 @@ Screenshots go to artifacts/screenshots/embed/. Last, what goes back to the publ
 edition admin page's "Copy the text" puts the edition's print-ready text on the clipboard.
 """
 
-import os
-from pathlib import Path
-
 import pytest
-from django.conf import settings as django_settings
 from django.contrib.auth.models import User
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from letters.models import Article, EditionStatus, Letter, Status
 from reaction_letters.celery import app as celery_app
 
+from . import browser
 from .factories import make_article, make_edition, make_letter
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(django_settings.BASE_DIR) / "artifacts" / "screenshots" / "embed"
+SCREENSHOTS = browser.SCREENSHOTS / "embed"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -65,19 +50,9 @@ PUBLISHERS_CSS = (
 
 @pytest.fixture
 def page():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium).")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(viewport={"width": 1000, "height": 900})
-        tab = context.new_page()
-        tab.set_default_timeout(15_000)
+    with browser.tab(width=1000) as tab:
+        SCREENSHOTS.mkdir(exist_ok=True)
         yield tab
-        context.close()
-        browser.close()
 
 
 @pytest.fixture

@@ -7,16 +7,15 @@ fixtures this borrows). Screenshots go to artifacts/screenshots/reader-*.png.
 """
 
 import re
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from letters.models import Letter, Status
 
-from . import test_browser
+from . import browser, test_browser
+from .browser import SCREENSHOTS
 from .factories import make_article
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 
 # test_browser's fixtures: the live site, Celery run in place, the CSP's refusals.
 site = test_browser.site
@@ -29,22 +28,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def page():
     """A chromium tab, as test_browser's, leaving the other tests' screenshots alone."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium).")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        tab = context.new_page()
-        tab.set_default_timeout(15_000)
+    with browser.tab() as tab:
         yield tab
-        context.close()
-        browser.close()
 
 
 def shot(page, name):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / f"reader-{name}.png", full_page=False)
 
 

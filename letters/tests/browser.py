@@ -1,0 +1,80 @@
+"""Debian's chromium, driven by Playwright's sync API, for the browser tests: one place that
+finds it, launches it and opens a tab. Never a downloaded browser (`apt-get install chromium`).
+"""
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from playwright.sync_api import sync_playwright
+
+# Playwright's sync API runs an event loop in the test's thread; the ORM calls the tests make
+# beside it are plain synchronous code, not async code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# CI keeps this folder. Each test file names its own screenshots and clears only those.
+SCREENSHOTS = Path(settings.BASE_DIR) / "artifacts" / "screenshots"
+
+
+@contextmanager
+def chromium():
+    """A headless chromium; the test is skipped where Debian's chromium is not installed
+    (and fails instead under LETTERS_NO_SKIPS, as in CI)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(
+            "Debian's chromium is not installed (apt-get install chromium); "
+            f"the browser tests need {CHROMIUM}."
+        )
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def new_tab(browser, width=1280, height=900):
+    """A tab of its own context (cookies, viewport), waiting at most 15 s for anything."""
+    tab = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    tab.set_default_timeout(15_000)
+    return tab
+
+
+@contextmanager
+def tab(width=1280, height=900):
+    """One tab in a fresh chromium."""
+    with chromium() as browser:
+        yield new_tab(browser, width, height)
+
+
+def clear_screenshots(pattern):
+    """Delete this test file's earlier screenshots (those matching `pattern`) only."""
+    for old in SCREENSHOTS.glob(pattern):
+        old.unlink()
+
+
+def watch_csp(page, found):
+    """Collect in `found` what chromium reports as refused by the Content-Security-Policy."""
+    page.on(
+        "console",
+        lambda message: (
+            "Content Security Policy" in message.text
+            and found.append(f"{page.url}: {message.text}")
+        ),
+    )
+    return found
