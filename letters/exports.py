@@ -13,22 +13,8 @@ from django.db import models
 from django.utils.html import format_html, linebreaks
 
 from .intake.characters import clean_line, clean_text
-from .models import Edition, EditionLetter, Letter, Status, count_words
+from .models import PUBLIC_FIELDS, Edition, EditionLetter, Letter, Status, count_words
 
-# The columns a published letter's export reads (and its article's): nothing personal.
-LETTER_FIELDS = (
-    "id",
-    "headline",
-    "body",
-    "edited_body",
-    "name",
-    "town",
-    "published_at",
-    "article_id",
-    "article__slug",
-    "article__headline",
-    "article__canonical_url",
-)
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
@@ -47,7 +33,7 @@ def published_editions():
             "position",
             "headline",
             "is_lead",
-            *(f"letter__{name}" for name in LETTER_FIELDS),
+            *(f"letter__{name}" for name in PUBLIC_FIELDS),
         )
         .order_by("-is_lead", "position", "id")
     )
@@ -59,7 +45,7 @@ def published_editions():
 
 
 def published_letters():
-    return Letter.objects.published().select_related("article").only(*LETTER_FIELDS)
+    return Letter.objects.published().for_readers()
 
 
 def _text(letter):

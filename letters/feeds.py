@@ -32,18 +32,7 @@ def _newest_letters(published):
     (place_in_editions). Two queries: the newest letters from the published-letters index, then
     their places in editions; they are put in order here."""
     letters = list(
-        published.select_related("article")
-        .only(
-            "headline",
-            "body",
-            "edited_body",
-            "name",
-            "town",
-            "published_at",
-            "article__slug",
-            "article__headline",
-        )
-        .order_by("-published_at", "-id")[: FEED_LENGTH + EDITION_WINDOW]
+        published.for_readers().order_by("-published_at", "-id")[: FEED_LENGTH + EDITION_WINDOW]
     )
     place_in_editions(letters)
     letters.sort(key=_reading_order)

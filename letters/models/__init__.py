@@ -45,6 +45,7 @@ from .inbound import (
 )
 from .letters import (
     FLAGS,
+    PUBLIC_FIELDS,
     Flag,
     Letter,
     LetterEvent,
@@ -75,6 +76,7 @@ __all__ = [
     "published_outside_editions",
     "AWAITING_DECISION",
     "FLAGS",
+    "PUBLIC_FIELDS",
     "PUBLISHABLE",
     "TRANSITIONS",
     "UNDECIDED",

@@ -240,19 +240,7 @@ def published_days(dates):
         loose = (
             published_outside_editions()
             .filter(published_at__gte=start, published_at__lt=end)
-            .select_related("article")
-            .only(
-                "id",
-                "headline",
-                "body",
-                "edited_body",
-                "name",
-                "town",
-                "published_at",
-                "article_id",
-                "article__slug",
-                "article__headline",
-            )
+            .for_readers()
             .order_by("published_at", "id")
         )
         for letter in loose:

@@ -63,7 +63,28 @@ FLAGS = (
 )
 
 
+# What readers see of a published letter and its article (pages, feeds, exports, the API):
+# nothing personal beyond name and town.
+PUBLIC_FIELDS = (
+    "id",
+    "headline",
+    "body",
+    "edited_body",
+    "name",
+    "town",
+    "published_at",
+    "article_id",
+    "article__slug",
+    "article__headline",
+    "article__canonical_url",
+)
+
+
 class LetterQuerySet(models.QuerySet):
+    def for_readers(self):
+        """With their article, reading only PUBLIC_FIELDS."""
+        return self.select_related("article").only(*PUBLIC_FIELDS)
+
     def awaiting_decision(self):
         return self.filter(status__in=AWAITING_DECISION)
 
