@@ -2,6 +2,7 @@
 
 import hashlib
 import re
+import textwrap
 import uuid
 from datetime import timedelta
 from typing import NamedTuple
@@ -311,7 +312,11 @@ class Letter(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.name}: {self.body[:60]}"
+        """The writer and the letter's opening, cut at a word with an ellipsis, on one line."""
+        opening = textwrap.shorten(self.body[:200], 60, placeholder=" …")
+        if opening == "…":  # one word longer than the line
+            opening = self.body[:59] + "…"
+        return f"{self.name}: {opening}"
 
     def save(self, *args, **kwargs):
         self.derive_from_body()
