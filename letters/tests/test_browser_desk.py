@@ -21,6 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def page():
     with browser.tab() as tab:
+        browser.clear_screenshots("desk-*.png")  # only this file's own
         yield tab
 
 
@@ -83,15 +84,15 @@ def test_the_dashboard_and_a_campaign_in_the_browser(page, site):
     assert page.locator(".desk-chart svg").count() >= 3
     # Each bar says what it is (not colour alone): its value and channel in its title.
     assert page.locator("rect.bar-email title").count() > 0
-    page.screenshot(path=SCREENSHOTS / "21-dashboard.png", full_page=True)
+    page.screenshot(path=SCREENSHOTS / "desk-1-dashboard.png", full_page=True)
 
     page.goto(site + f"/admin/letters/cluster/{Cluster.objects.get().pk}/change/")
     page.wait_for_selector(".desk-card mark")
     assert page.locator(".desk-card").count() == 4
-    page.screenshot(path=SCREENSHOTS / "22-campaign-side-by-side.png", full_page=True)
+    page.screenshot(path=SCREENSHOTS / "desk-2-campaign-side-by-side.png", full_page=True)
 
     page.goto(site + f"/admin/letters/letter/{campaign[0].pk}/change/")
     page.wait_for_selector(".desk-quote-missing mark")
     page.locator(".desk-checks").scroll_into_view_if_needed()
-    page.screenshot(path=SCREENSHOTS / "23-letter-page-checks.png")
+    page.screenshot(path=SCREENSHOTS / "desk-3-letter-page-checks.png")
     assert refused == []
