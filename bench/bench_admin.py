@@ -21,34 +21,12 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/letters_bench_admin"
-os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-os.environ["DEBUG"] = "0"
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
-os.environ["SECURE_SSL_REDIRECT"] = "0"
-os.environ["ALLOWED_HOSTS"] = "testserver"
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reaction_letters.settings")
+from bench import postgres_desk  # noqa: E402
 
+postgres_desk.setup("letters_bench_admin")
 
-def ensure_database(url):
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    server = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(server, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-            print(f"Created database {name}")
-
-
-ensure_database(os.environ["DATABASE_URL"])
-
-import django  # noqa: E402
-
-django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.contrib import admin  # noqa: E402
@@ -61,12 +39,6 @@ from django.urls import include, path  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from letters.models import Article, Letter, Status, count_words, fingerprint  # noqa: E402
-
-# No collected static manifest here: serve static names plainly, as in development.
-settings.STORAGES = {
-    **settings.STORAGES,
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}
 
 # A bare admin of the same model, for comparison: what the foundation's LetterAdmin did.
 bare_site = admin.AdminSite(name="bare")

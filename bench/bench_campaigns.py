@@ -4,7 +4,7 @@ Usage: .venv/bin/python bench/bench_campaigns.py [--letters 100000] [--new 200] 
        [--skip-rebuild] [--redis redis://127.0.0.1:6379/14]
 
 Builds (once, with bulk_create) a corpus in BENCH_DATABASE_URL (default
-postgres://postgres@127.0.0.1:5432/letters_h5_bench, created if missing): letters on 500
+postgres://postgres@127.0.0.1:5432/letters_bench_campaigns, created if missing): letters on 500
 articles over 170 days, each article with its own topic words (so unrelated letters share a
 vocabulary and stock phrases), plus planted campaigns: templates copied 3-60 times under
 different names with light edits (words swapped, dropped or added, their own opening and
@@ -24,7 +24,6 @@ Run with DEBUG off, as production does.
 
 import argparse
 import itertools
-import os
 import random
 import statistics
 import sys
@@ -32,34 +31,12 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/letters_h5_bench"
-os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-os.environ["DEBUG"] = "0"
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
-os.environ["SECURE_SSL_REDIRECT"] = "0"
-os.environ["ALLOWED_HOSTS"] = "testserver"
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reaction_letters.settings")
+from bench import postgres_desk  # noqa: E402
 
+postgres_desk.setup("letters_bench_campaigns")
 
-def ensure_database(url):
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    server = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(server, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-            print(f"Created database {name}")
-
-
-ensure_database(os.environ["DATABASE_URL"])
-
-import django  # noqa: E402
-
-django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
@@ -72,11 +49,6 @@ from django.utils import timezone  # noqa: E402
 from letters.checks import index  # noqa: E402
 from letters.checks import shingles as sh  # noqa: E402
 from letters.models import Article, Letter, LetterSignature, SimilarPair, Status  # noqa: E402
-
-settings.STORAGES = {
-    **settings.STORAGES,
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}
 
 SYLLABLES = "ba be bi bo bu ca ce ci co da de di do fa fe fi ga go la le li lo ma me mi mo na ne ni no pa pe pi po ra re ri ro sa se si so ta te ti to va ve vi".split()
 OPENINGS = ["Sir,", "Dear Editor,", "Madam,", "To the Editor:", "Sir -", "Dear Sir,"]

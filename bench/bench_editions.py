@@ -90,10 +90,10 @@ def main():
         ("letters page, page 2", "/letters/?page=2"),
         ("letters feed", "/letters/feed/"),
     ]
-    print(f"{'page':50} {'median ms':>10} {'queries':>8} {'KB':>6}")
+    print(f"{'page':50} {'median ms':>10} {'queries':>8} {'sql ms':>7} {'KB':>6}")
     for label, url in pages:
-        median, queries, size = base.timed(client, url, options.runs)
-        print(f"{label:50} {median:10.1f} {queries:8d} {size / 1024:6.0f}")
+        median, queries, sql, size = base.timed(client, url, options.runs)
+        print(f"{label:50} {median:10.1f} {queries:8d} {sql:7.1f} {size / 1024:6.0f}")
 
 
 if __name__ == "__main__":
