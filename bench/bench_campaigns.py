@@ -46,7 +46,7 @@ from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from letters.checks import index  # noqa: E402
+from letters.checks import index, rebuild  # noqa: E402
 from letters.checks import shingles as sh  # noqa: E402
 from letters.models import Article, Letter, LetterSignature, SimilarPair, Status  # noqa: E402
 
@@ -380,7 +380,7 @@ def main():
     )
     if not options.skip_rebuild or not LetterSignature.objects.exists():
         t0 = time.perf_counter()
-        result = index.rebuild()
+        result = rebuild.rebuild()
         print(
             f"Rebuild: {result['letters']} letters, {result['pairs']} pairs, {result['clusters']} clusters in {time.perf_counter() - t0:.1f} s"
         )

@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 
 from letters import jobs
-from letters.checks import index
+from letters.checks import rebuild
 from letters.checks import shingles as sh
 from letters.models import Cluster, LetterBand, LetterSignature, SimilarPair
 
@@ -83,7 +83,7 @@ def test_two_workers_indexing_at_once_lose_no_entry_and_miss_no_pair(two_workers
     found = sorted(SimilarPair.objects.values_list("letter_id", "other_id", "jaccard"))
     clusters = [(c.size, c.writers) for c in Cluster.objects.all()]
     # What one process indexing them in turn finds, from scratch:
-    index.rebuild()
+    rebuild.rebuild()
     assert found == sorted(SimilarPair.objects.values_list("letter_id", "other_id", "jaccard"))
     assert clusters == [(24, 24)]
     assert [(c.size, c.writers) for c in Cluster.objects.all()] == clusters

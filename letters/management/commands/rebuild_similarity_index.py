@@ -4,7 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from letters.checks import index
+from letters.checks import rebuild
 
 
 class Command(BaseCommand):
@@ -16,7 +16,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         started = time.monotonic()
         progress = self.stdout.write if options["verbosity"] > 1 else None
-        result = index.rebuild(progress=progress)
+        result = rebuild.rebuild(progress=progress)
         self.stdout.write(
             f"Indexed {result['letters']} letters: {result['pairs']} near-duplicate pairs in "
             f"{result['clusters']} clusters ({time.monotonic() - started:.1f} s)."
