@@ -2,7 +2,8 @@
 
 status.py    Status, TRANSITIONS and the other statuses, reasons and channels
 articles.py  Article
-letters.py   Letter and its queryset, the FLAGS table, LetterEvent (the audit trail), Note
+letters.py   Letter and its queryset, LetterEvent (the audit trail), Note
+flags.py     the FLAGS table and the conditions that compute each flag
 editions.py  Edition, EditionLetter, EditionEvent
 replies.py   ReplyTemplate, Reply, Notification
 inbound.py   InboundEmail (raw mail first), InboundEmailEvent, EmailAcknowledgement
@@ -35,6 +36,7 @@ from .editions import (
 )
 from .erasures import WriterErasure
 from .feeds import ArticleFeed, FeedStatus
+from .flags import FLAGS, Flag
 from .inbound import (
     EmailAcknowledgement,
     InboundEmail,
@@ -44,9 +46,7 @@ from .inbound import (
     WayIn,
 )
 from .letters import (
-    FLAGS,
     PUBLIC_FIELDS,
-    Flag,
     Letter,
     LetterEvent,
     LetterQuerySet,

@@ -4,8 +4,6 @@ import hashlib
 import re
 import textwrap
 import uuid
-from datetime import timedelta
-from typing import NamedTuple
 
 from django.conf import settings
 from django.db import models
@@ -14,8 +12,10 @@ from django.db.models.functions import Coalesce, Upper
 from django.urls import reverse
 from django.utils import timezone
 
+from . import flags
 from .articles import Article
 from .audit import AuditEvent
+from .flags import FLAGS
 from .status import (
     AWAITING_DECISION,
     UNDECIDED,
@@ -39,29 +39,6 @@ def fingerprint(text):
     """
     words = re.findall(r"\w+", text.lower())
     return hashlib.sha256(" ".join(words).encode()).hexdigest()[:32]
-
-
-class Flag(NamedTuple):
-    name: str  # the queue filter's value (?flag=) and the badge's CSS class
-    label: str  # the queue filter's choice
-    badge: str  # the queue's badge; empty: shown in another column (words)
-
-
-# The one table of the desk's flags: LetterQuerySet.flagged() filters by them, the queue offers
-# them as a filter and Letter.carried_flags() says which a letter carries, and why.
-FLAGS = (
-    Flag("over_limit", "Over the word limit", ""),
-    Flag("unconfirmed", "Unconfirmed", "unconfirmed"),
-    Flag("suspect", "Suspect", "suspect"),
-    Flag("published_recently", "Writer published recently", "published recently"),
-    Flag("duplicate", "Possible duplicate", "duplicate?"),
-    Flag("late", "Arrived after letters closed", "late"),
-    # Found by the processing step (letters.checks), read from its rows.
-    Flag("campaign", "Campaign (near-duplicates from several writers)", "campaign"),
-    Flag("repeat", "Writer repeats an earlier letter", "repeat"),
-    Flag("not_exclusive", "Sent to other outlets too", "not exclusive"),
-    Flag("misquote", "Quote not found in the article", "quote?"),
-)
 
 
 # What readers see of a published letter and its article (pages, feeds, exports, the API):
@@ -122,42 +99,17 @@ class LetterQuerySet(models.QuerySet):
         return self.filter(status__in=UNDECIDED, created_at__lt=cutoff)
 
     def with_flags(self, now=None):
-        """Annotate the flags that need another row (see FLAGS), in the same query.
-
-        writer_published_recently: another letter from the same address was published within
-        LETTERS_WRITER_FREQUENCY_DAYS. possible_duplicate: another letter has the same words.
-        Each is an EXISTS probe on an index, so a page of letters costs one query.
-        """
-        return self.annotate(
-            writer_published_recently=published_recently_by_writer(now),
-            possible_duplicate=same_words_elsewhere(),
-            # letters.checks' rows, each a subquery on a primary key: no join, so counting
-            # the queue (which drops unselected annotations) does not pay for them.
-            **checks_found(),
-        )
+        """Annotate the flags that need another row (see flags.flag_annotations), in the same
+        query: a page of letters costs one query."""
+        return self.annotate(**flags.flag_annotations(self.model, now))
 
     def flagged(self, flag, now=None):
         """Letters carrying one of the desk's FLAGS (by its name)."""
         return self.filter(self.flag_condition(flag, now))
 
     def flag_condition(self, flag, now=None):
-        """The condition (a Q or a boolean expression) for one of the desk's FLAGS, by its name:
-        what flagged() filters on and what the queue's counts count, flag by flag."""
-        conditions = {
-            "over_limit": lambda: Q(word_count__gt=settings.LETTERS_SOFT_WORD_LIMIT),
-            "unconfirmed": lambda: Q(confirmed_at__isnull=True),
-            "suspect": lambda: Q(suspect=True),
-            "published_recently": lambda: published_recently_by_writer(now),
-            "duplicate": same_words_elsewhere,
-            "late": arrived_after_letters_closed,
-            "campaign": lambda: Q(similarity__cluster__writers__gte=2),
-            "repeat": repeats_own_letter,
-            "not_exclusive": lambda: Q(checks__not_exclusive=True),
-            "misquote": lambda: Q(checks__quotes_not_found__gt=0),
-        }
-        if flag not in conditions:
-            raise ValueError(f"Unknown flag {flag!r}")
-        return conditions[flag]()
+        """The condition for one of the desk's FLAGS, by its name (flags.flag_condition)."""
+        return flags.flag_condition(self.model, flag, now)
 
     def contact_details_to_purge(self, cutoff):
         """Decided letters that still hold a phone or address and were decided before `cutoff`:
@@ -418,67 +370,6 @@ class Letter(models.Model):
     def was_edited(self):
         """The desk changed the writer's words (not just whitespace)."""
         return bool(self.edited_body) and self.edited_body.split() != self.body.split()
-
-
-def published_recently_by_writer(now=None):
-    """EXISTS: another letter from the same writer was published in the frequency window."""
-    days = settings.LETTERS_WRITER_FREQUENCY_DAYS
-    if not days:
-        return models.Value(False, output_field=models.BooleanField())
-    since = (now or timezone.now()) - timedelta(days=days)
-    return Exists(
-        Letter.objects.filter(
-            status=Status.PUBLISHED,
-            email__iexact=OuterRef("email"),
-            published_at__gte=since,
-        ).exclude(pk=OuterRef("pk"))
-    )
-
-
-def checks_found():
-    """Annotations of what letters.checks found: the letter's cluster (id, size, writers),
-    whether it repeats the writer's own letter, and the exclusivity and quote checks."""
-    # Reached through their relations: models.checks imports this module.
-    signature = Letter._meta.get_field("similarity").related_model
-    checks = Letter._meta.get_field("checks").related_model
-
-    def first(model, field):
-        return models.Subquery(model.objects.filter(pk=OuterRef("pk")).values(field)[:1])
-
-    return {
-        "cluster_pk": first(signature, "cluster_id"),
-        "cluster_size": first(signature, "cluster__size"),
-        "cluster_writers": first(signature, "cluster__writers"),
-        "repeats_writer": repeats_own_letter(),
-        "not_exclusive": Coalesce(first(checks, "not_exclusive"), False),
-        "quotes_not_found": Coalesce(first(checks, "quotes_not_found"), 0),
-    }
-
-
-def repeats_own_letter():
-    """EXISTS: a near-duplicate of this letter from the same writer (letters.checks)."""
-    pair = Letter._meta.get_field("similar_pairs").related_model  # models.checks imports us
-    return Exists(pair.objects.filter(letter=OuterRef("pk"), same_writer=True))
-
-
-def same_words_elsewhere():
-    """EXISTS: another letter has the same fingerprint (the same words)."""
-    return Exists(
-        Letter.objects.filter(fingerprint=OuterRef("fingerprint")).exclude(pk=OuterRef("pk"))
-    )
-
-
-def arrived_after_letters_closed():
-    """Written after letters closed on the article: its own closing time, else the desk's
-    LETTERS_CLOSE_AFTER_DAYS after publication."""
-    late = Q(article__letters_close_at__isnull=False, created_at__gt=F("article__letters_close_at"))
-    days = settings.LETTERS_CLOSE_AFTER_DAYS
-    if days:
-        late |= Q(
-            article__letters_close_at__isnull=True,
-            created_at__gt=F("article__published_at") + timedelta(days=days),
-        )
-    return late
 
 
 class LetterEvent(AuditEvent):

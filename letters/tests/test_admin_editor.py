@@ -15,7 +15,8 @@ from django.utils import timezone
 from letters import moderation
 from letters.admin.queue import search_letters
 from letters.models import FLAGS, Letter, LetterEvent, RejectionReason, Status
-from letters.models.letters import Flag, LetterQuerySet
+from letters.models.flags import Flag
+from letters.models.letters import LetterQuerySet
 
 from .factories import editor, make_article, make_letter, make_user, sub_editor
 
