@@ -11,13 +11,14 @@ import json
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import ActionLocation
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from .. import moderation
 from ..moderation.erasure import deletion_summary, erasure_preview
@@ -35,10 +36,11 @@ from .letter_page import LetterEditForm, flag_badges
 from .letter_views import LetterPageViews
 from .queue import (
     ArticleFilter,
-    CappedCountPaginator,
     FlagFilter,
     QueueChangeList,
+    QueuePaginator,
     StatusFilter,
+    cell,
     search_letters,
 )
 
@@ -67,7 +69,7 @@ class LetterAdmin(LetterPageViews, admin.ModelAdmin):
     list_max_show_all = 500
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
-    paginator = CappedCountPaginator
+    paginator = QueuePaginator
     ordering = ["-created_at", "-id"]
     form = LetterEditForm
     fields = ["edited_body", "headline", "version", "new_note", "article"]
@@ -133,10 +135,19 @@ class LetterAdmin(LetterPageViews, admin.ModelAdmin):
         actions.pop("delete_selected", None)  # deleting letters is done one at a time
         return actions
 
-    # Columns (every value comes from the page's single query)
+    # Columns (every value comes from the page's single query; cell() is format_html for them)
     def action_checkbox(self, letter):
-        # The default labels the box with str(letter), which reads the letter's full text.
-        return super().action_checkbox(_Labelled(letter.pk, f"{letter.name} ({letter.pk})"))
+        # Django's default labels the box with str(letter), which reads the letter's full text,
+        # and renders a form widget through the template engine for each row (0.08 ms a row);
+        # this is the same markup, written out.
+        return cell(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" '
+            'aria-label="Select this object for an action - {} ({})">',
+            ACTION_CHECKBOX_NAME,
+            letter.pk,
+            letter.name,
+            letter.pk,
+        )
 
     @admin.display(description="received", ordering="created_at")
     def received(self, letter):
@@ -144,7 +155,7 @@ class LetterAdmin(LetterPageViews, admin.ModelAdmin):
 
     @admin.display(description="writer", ordering="name")
     def writer(self, letter):
-        return format_html(
+        return cell(
             '{}<span class="desk-town">{}</span><div class="desk-excerpt">{}</div>',
             letter.name,
             f", {letter.town}" if letter.town else "",
@@ -154,8 +165,8 @@ class LetterAdmin(LetterPageViews, admin.ModelAdmin):
     @admin.display(description="article")
     def article_link(self, letter):
         if not letter.article_id:
-            return format_html('<a href="?article=none&status=all">{}</a>', "No article")
-        return format_html(
+            return cell('<a href="?article=none&status=all">{}</a>', "No article")
+        return cell(
             '<a href="?article={}" title="Letters on this article">{}</a>',
             letter.article_id,
             letter.article.headline[:70],
@@ -169,7 +180,7 @@ class LetterAdmin(LetterPageViews, admin.ModelAdmin):
     def words(self, letter):
         limit = settings.LETTERS_SOFT_WORD_LIMIT
         if letter.word_count > limit:
-            return format_html(
+            return cell(
                 '<span class="desk-over" title="Over the {}-word limit">{} / {}</span>',
                 limit,
                 letter.word_count,
@@ -179,16 +190,17 @@ class LetterAdmin(LetterPageViews, admin.ModelAdmin):
 
     @admin.display(description="flags")
     def flags(self, letter):
-        return format_html_join(
-            " ",
-            '<span class="desk-flag desk-flag-{}" title="{}">{}</span>',
-            flag_badges(letter),
+        return mark_safe(
+            " ".join(
+                cell('<span class="desk-flag desk-flag-{}" title="{}">{}</span>', *badge)
+                for badge in flag_badges(letter)
+            )
         )
 
     @admin.display(description="status", ordering="status")
     def status_label(self, letter):
         # The hidden input posts the status shown with the queue's actions (SHOWN_STATUS).
-        return format_html(
+        return cell(
             '<span class="desk-status desk-status-{}">{}</span>'
             '<input type="hidden" name="{}" value="{}">',
             letter.status,
@@ -354,11 +366,3 @@ class EraseForm(forms.Form):
         label="Reference",
         help_text="Kept in the erasure log, e.g. where the request came from; not the address.",
     )
-
-
-class _Labelled:
-    def __init__(self, pk, label):
-        self.pk, self.label = pk, label
-
-    def __str__(self):
-        return self.label
