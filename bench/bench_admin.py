@@ -7,7 +7,7 @@ postgres://postgres@127.0.0.1:5432/letters_bench_admin, created if missing), wit
 processing step leaves for each letter (its checks and similarity signature, a campaign's
 cluster), analysed as autovacuum would have it, logs in a
 superuser with the test client and reports, as medians of --runs requests after a warm-up:
-the queue's first page (default filter, 100 rows, with its counts per status and flag) and its
+the queue's first page (default filter, a page of 50 rows, with its counts per status and flag) and its
 query count, some other queue views (a flag, the duplicate filter, searches), a letter's page,
 the step to the next letter, and a bare ModelAdmin changelist of the same rows for comparison.
 Run with DEBUG off, as production does. Targets (issue 10): queue first page with counts under
@@ -57,7 +57,7 @@ bare_site = admin.AdminSite(name="bare")
 class BareLetterAdmin(admin.ModelAdmin):
     list_display = ["name", "town", "article", "channel", "status", "word_count", "created_at"]
     list_select_related = ["article"]
-    list_per_page = 100
+    list_per_page = 50  # the queue's
     change_list_template = "admin/change_list.html"  # not the queue's (same app and model)
 
 
@@ -229,7 +229,7 @@ def main():
     )
     article = Article.objects.order_by("-published_at").first()
     pages = [
-        ("queue, first page (default filter, 100 rows)", "/admin/letters/letter/"),
+        ("queue, first page (default filter, 50 rows)", "/admin/letters/letter/"),
         ("queue, page 3", "/admin/letters/letter/?p=3"),
         ("queue, all statuses", "/admin/letters/letter/?status=all"),
         (

@@ -65,7 +65,10 @@ class LetterAdmin(LetterPageViews, admin.ModelAdmin):
     ]
     search_fields = ["name", "email", "body"]
     search_help_text = "Search the writer's name, email address and letter text."
-    list_per_page = 100
+    # 50 rows: editors work down the list a letter at a time (each decision opens the next), and
+    # a page of 50 draws in half the time of 100 and half the scrolling on a phone; "Show all"
+    # lists up to 500 for a bulk action.
+    list_per_page = 50
     list_max_show_all = 500
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from letters import moderation
+from letters.admin.letters import LetterAdmin
 from letters.intake.process import process_inbound_email
 from letters.intake.store import receive_email
 from letters.models import InboundEmail, Letter, LetterEvent, Note, Status, WayIn
@@ -136,7 +137,7 @@ def test_the_queue_costs_the_same_few_queries_at_any_size(client, role):
     add_letters(3, article)
     small = queue_queries(client, user, 3)
     add_letters(150, article)  # more letters than a page
-    large = queue_queries(client, user, 100)
+    large = queue_queries(client, user, LetterAdmin.list_per_page)
     show_all = queue_queries(client, user, 153, all="")
     assert small == large <= 10
     assert show_all <= 10

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from letters import moderation
+from letters.admin.letters import LetterAdmin
 from letters.admin.queue import search_letters
 from letters.models import FLAGS, Letter, LetterEvent, RejectionReason, Status
 from letters.models.flags import Flag
@@ -371,7 +372,7 @@ def test_the_queue_with_its_counts_costs_the_same_queries_at_any_size(
         make_letter(article=article, body="Sir, the same campaign." if n % 3 else f"Sir, {n}.")
     with django_assert_num_queries(len(few)):
         response = client.get(QUEUE)
-    assert len(response.context["cl"].result_list) == 100
+    assert len(response.context["cl"].result_list) == LetterAdmin.list_per_page
     assert len(few) <= 8
     assert 'id="desk-counts"' in response.content.decode()
 
