@@ -19,9 +19,10 @@ of the 2 CPUs from gunicorn), three rounds of:
   2. bare: the same POSTs to the bare ModelForm;
   3. the article page: GET, counting 200 responses.
 
-Each measurement is a 2 s warm-up then 10 s timed. No Celery worker runs: confirmation tasks
-are left in the filesystem queue, and afterwards the script checks that there is exactly one
-queued confirmation per accepted letter and that every letter is stored with its exact text.
+Each measurement is a 2 s warm-up then 10 s timed. No Celery worker runs: each letter's one
+task (letters.tasks.letter_submitted, which starts its confirmation and analysis in the worker)
+is left in the filesystem queue, and afterwards the script checks that there is exactly one
+queued per accepted letter and that every letter is stored with its exact text.
 Prints medians of the three rounds, the desk/bare ratio, and PASS/FAIL against the targets.
 
 Usage: .venv/bin/python bench/bench_form.py [--duration 10] [--warmup 2] [--runs 3] [--keep]
@@ -462,11 +463,12 @@ class Load:
 
 
 def queued_confirmations(var_dir):
-    """Letter ids of the confirmation tasks waiting in the filesystem broker's queue."""
+    """Letter ids of the tasks waiting in the filesystem broker's queue that will send each
+    letter's confirmation (letters.tasks.letter_submitted)."""
     ids = []
     for path in (Path(var_dir) / "celery" / "queue").glob("*.msg"):
         message = json.loads(path.read_text())
-        if message["headers"].get("task") != "letters.tasks.send_confirmation_email":
+        if message["headers"].get("task") != "letters.tasks.letter_submitted":
             continue
         args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
         ids.append(args[0])

@@ -15,6 +15,7 @@ from django.db import transaction
 
 log = logging.getLogger(__name__)
 
+LETTER_SUBMITTED = "letters.tasks.letter_submitted"
 SEND_CONFIRMATION = "letters.tasks.send_confirmation_email"
 SEND_PUBLICATION_NOTICE = "letters.tasks.send_publication_notice"
 SEND_EDITED_VERSION = "letters.tasks.send_edited_version"
@@ -25,6 +26,7 @@ CHECK_WITH_SPAM_SERVICE = "letters.tasks.check_with_spam_service"
 ANALYSE_LETTER = "letters.tasks.analyse_letter"
 
 NAMES = (
+    LETTER_SUBMITTED,
     SEND_CONFIRMATION,
     SEND_PUBLICATION_NOTICE,
     SEND_EDITED_VERSION,

@@ -25,6 +25,11 @@ LOST_AFTER = timedelta(minutes=2)
 RETRYING = {"acks_late": True, "autoretry_for": (OSError,), "retry_backoff": True, "max_retries": 5}
 
 
+@shared_task(acks_late=True)
+def letter_submitted(letter_id):
+    moderation.start_submitted_work(letter_id)
+
+
 @shared_task(**RETRYING)
 def send_confirmation_email(letter_id):
     notifications.send_confirmation(letter_id)

@@ -23,6 +23,7 @@ from .arrivals import (
     receive_by_email,
     receive_many_by_email,
     record_follow_up,
+    start_submitted_work,
     submit,
 )
 from .campaigns import NotInCluster, settle_campaign
@@ -130,6 +131,7 @@ __all__ = [
     "screen",
     "settle_campaign",
     "shortlist",
+    "start_submitted_work",
     "submit",
     "text_version",
     "transition",

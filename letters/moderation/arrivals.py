@@ -30,9 +30,9 @@ def submit(*, article, actor_label="writer", **fields):
     after Back, which renders a new client_token), returns the first letter, with
     `joined_earlier` set on it, and sends no second confirmation. Two such posts racing are
     settled by the unique resubmission_key: the loser finds the winner's letter.
-    The confirmation email is sent by a task enqueued after commit; if the broker is down the
-    letter is still stored, and beat's sweeper (notifications.enqueue_lost_sends)
-    sends it later.
+    The confirmation email, the analysis and the spam check are started by one task enqueued
+    after commit (start_submitted_work); if the broker is down the letter is still stored,
+    and beat's sweeper (notifications.enqueue_lost_sends) sends the confirmation later.
     """
     key = resubmission_key(fields.get("email", ""), getattr(article, "pk", None), fields["body"])
     letter = Letter(
@@ -60,11 +60,23 @@ def submit(*, article, actor_label="writer", **fields):
                 raise  # not a repeat after all: the original error
             letter.pk = None
     record(letter, "submitted", actor_label=actor_label, to_status=Status.UNCONFIRMED)
-    jobs.enqueue(jobs.SEND_CONFIRMATION, letter.pk)
-    jobs.enqueue(jobs.ANALYSE_LETTER, letter.pk)  # campaigns, exclusivity, quotes
-    if settings.LETTERS_SPAM_CHECK:
-        jobs.enqueue(jobs.CHECK_WITH_SPAM_SERVICE, letter.pk)
+    jobs.enqueue(jobs.LETTER_SUBMITTED, letter.pk)  # one message: start_submitted_work
     return letter
+
+
+def start_submitted_work(letter_id):
+    """Start the work a letter from the form needs, each part a task of its own: the email
+    asking the writer to confirm, the analysis (campaigns, exclusivity, quotes) and, if the
+    publisher has one (LETTERS_SPAM_CHECK), the spam service's verdict.
+
+    Run by the worker on the one message the form's post sends (tasks.letter_submitted):
+    publishing a message is the costliest part of a post after the database's own work, and
+    the form is the door a flood comes through. Safe to repeat: every part is.
+    """
+    jobs.send_now(jobs.SEND_CONFIRMATION, letter_id)
+    jobs.send_now(jobs.ANALYSE_LETTER, letter_id)
+    if settings.LETTERS_SPAM_CHECK:
+        jobs.send_now(jobs.CHECK_WITH_SPAM_SERVICE, letter_id)
 
 
 def _earlier_submission(client_token, key):

@@ -19,7 +19,7 @@ from django.apps import apps as django_apps
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
-from letters import bot_defence, roles
+from letters import bot_defence, jobs, moderation, roles
 from letters.models import (
     Article,
     Channel,
@@ -228,3 +228,12 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def run_submitted_work(enqueued):
+    """Do what the worker does with each letters.tasks.letter_submitted message recorded in
+    `enqueued` (conftest's fixture): start the letter's confirmation, analysis and spam check,
+    recorded in `enqueued` in turn. Returns what was enqueued but those messages."""
+    for _, args in [sent for sent in enqueued if sent[0] == jobs.LETTER_SUBMITTED]:
+        moderation.start_submitted_work(*args)
+    return [sent for sent in enqueued if sent[0] != jobs.LETTER_SUBMITTED]

@@ -11,7 +11,7 @@ from letters.intake.process import process_inbound_email
 from letters.intake.store import receive_email
 from letters.models import DeskDomain, Letter, LetterChecks, WayIn
 
-from .factories import make_article, make_letter, make_message
+from .factories import make_article, make_letter, make_message, run_submitted_work
 
 ARTICLE = (
     "The government, for all its promises, has built fewer homes than any since the war. "
@@ -155,7 +155,7 @@ def test_a_web_letter_is_analysed_after_it_is_submitted(
             email="ann@example.org",
             consent=True,
         )
-    assert (jobs.ANALYSE_LETTER, (letter.pk,)) in enqueued
+    assert (jobs.ANALYSE_LETTER, (letter.pk,)) in run_submitted_work(enqueued)
     checks = analysis.analyse_letter(letter.pk)
     assert checks.not_exclusive and checks.quotes_not_found == 0
     assert checks.quotes[0]["found"]

@@ -5,7 +5,7 @@ import pytest
 from django.core import signing
 from django.test import Client
 
-from letters import notifications
+from letters import notifications, tasks
 from letters.models import Letter, LetterEvent, Status
 
 from .factories import form_data, make_letter
@@ -28,13 +28,20 @@ def post_letter(client, article, django_capture_on_commit_callbacks):
 def test_submitting_enqueues_the_confirmation_task_on_commit(
     client, article, django_capture_on_commit_callbacks
 ):
+    """One message after commit (letter_submitted); the worker running it enqueues the
+    confirmation."""
     with (
-        mock.patch("letters.tasks.send_confirmation_email.apply_async") as apply_async,
+        mock.patch("letters.tasks.letter_submitted.apply_async") as submitted,
+        mock.patch("letters.tasks.send_confirmation_email.apply_async") as confirmation,
         django_capture_on_commit_callbacks(execute=True),
     ):
         client.post(article.get_absolute_url(), form_data())
     letter = Letter.objects.get()
-    apply_async.assert_called_once_with(args=(letter.pk,))
+    submitted.assert_called_once_with(args=(letter.pk,))
+    confirmation.assert_not_called()
+    with mock.patch("letters.tasks.send_confirmation_email.apply_async") as confirmation:
+        tasks.letter_submitted(letter.pk)
+    confirmation.assert_called_once_with(args=(letter.pk,))
 
 
 def test_confirmation_email_goes_to_the_writer_with_the_confirm_link_then_the_status_link(

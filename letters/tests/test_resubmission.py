@@ -9,7 +9,7 @@ from django.utils import timezone
 from letters import jobs, moderation
 from letters.models import Letter, LetterEvent, Status
 
-from .factories import form_data
+from .factories import form_data, run_submitted_work
 from .test_moderation_desk import needs_postgres, race
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,7 @@ def send(client, article, **overrides):
 
 
 def confirmations(enqueued):
-    return [args for name, args in enqueued if name == jobs.SEND_CONFIRMATION]
+    return [args for name, args in run_submitted_work(enqueued) if name == jobs.SEND_CONFIRMATION]
 
 
 def test_the_same_text_sent_again_after_back_joins_the_first_letter(

@@ -95,7 +95,7 @@ def test_submission_stores_the_letter_untouched(
     assert letter.status == Status.UNCONFIRMED
     assert letter.word_count == 22
     assert letter.exclusive and letter.consent
-    assert len(callbacks) == 2  # the confirmation email and the letter's analysis
+    assert len(callbacks) == 1  # one message: its confirmation email and analysis (worker)
 
 
 def test_submission_records_who_and_when(client, article):
