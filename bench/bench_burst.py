@@ -20,9 +20,8 @@ Then, all at once:
 
 Afterwards it checks that every accepted letter (302) is stored exactly once with its exact
 text, a "submitted" event and one queued letter_submitted task (which starts its confirmation);
-every accepted email (250) is stored
-exactly once with its exact bytes and one queued processing task; and that nothing else was
-stored. It prints messages per second, errors and latency percentiles for each, and the page's.
+every accepted email (250) is stored exactly once with its exact bytes and one queued
+processing task; and that nothing else was stored. It prints messages per second, errors and latency percentiles for each, and the page's.
 
 Usage: .venv/bin/python bench/bench_burst.py [--forms 1000] [--emails 1000] [--keep]
        [--database-url postgres://postgres@127.0.0.1:5432/letters_faults_bench]
