@@ -520,7 +520,7 @@ def check_stored(var_dir, accepted, sent, prefixes):
     queued = queued_confirmations(var_dir)
     if sorted(queued) != sorted(pk for pk, *_ in rows):
         problems.append(
-            f"{len(queued)} confirmations queued for {len(rows)} desk letters: "
+            f"{len(queued)} letter_submitted tasks queued for {len(rows)} desk letters: "
             "not exactly one per letter"
         )
     return len(rows), len(queued), problems
@@ -633,7 +633,7 @@ def main():
         " each run); CPU per request depends on it much less.)"
     )
     print(
-        f"Checked: {stored} desk letters stored with their exact text, {queued} confirmations queued"
+        f"Checked: {stored} desk letters stored with their exact text, {queued} letter_submitted tasks queued (each starts its confirmation)"
     )
     for problem in problems:
         print(f"  PROBLEM: {problem}")
