@@ -14,8 +14,11 @@ the same with one part of the desk's work replaced by nothing at a time:
   - the rate limits (limits.hit),
   - the content screening (moderation.screening.screen).
 
-Each part's cost is the drop in the desk's median when it is gone. Interleaving the two forms
-post by post, and taking medians, keeps a busy or slowing machine from favouring either.
+Each part's cost is the drop in the desk's median when it is gone, measured against the bare
+form's in the same round (the ratio's drop times the bare post's CPU): a machine that speeds up
+or slows down during the run moves both forms alike, and interleaving them post by post keeps
+it from favouring either. The desk as it runs is measured first and last, and the two are
+averaged; how far apart they are shows how steady the machine was.
 (The parts switched off here are for measuring only: the desk never runs without them.)
 
 Usage: .venv/bin/python bench/bench_form_costs.py [--posts 500]
@@ -62,7 +65,7 @@ def main():
 
     settings.ROOT_URLCONF = "bench.baseline_urls"  # the desk plus the bare form
     clear_url_caches()
-    rounds = 6
+    rounds = 7
     payloads = iter(bench_form.solved_challenges(rounds * (options.posts + WARM_UP) * 2))
     client = Client(REMOTE_ADDR="127.0.0.1", HTTP_HOST="127.0.0.1", enforce_csrf_checks=True)
     client.get(page)
@@ -81,6 +84,7 @@ def main():
         return spent * 1000
 
     def measure(label):
+        """(desk's median, bare's median), printed with their ratio."""
         for _ in range(WARM_UP):
             post(desk)
             post(bare)
@@ -90,25 +94,28 @@ def main():
             bare_ms.append(post(bare))
         d, b = statistics.median(desk_ms), statistics.median(bare_ms)
         print(f"{label:34} {d:6.2f} {b:6.2f} {d / b:6.2f}x {d - b:7.2f}", flush=True)
-        return d
+        return d, b
 
     print(f"CPU per post, medians of {options.posts} (ms)")
     print(f"{'':34} {'desk':>6} {'bare':>6} {'ratio':>7} {'extra':>7}")
-    whole = measure("the desk as it runs")
+    first = measure("the desk as it runs")
     parts = [
-        ("without its Celery message", jobs, "send_now", lambda name, *args: None),
-        ("without its audit event", arrivals, "record", lambda *args, **kwargs: None),
-        ("without the proof-of-work check", bot_defence, "problem_with", lambda payload: None),
-        ("without the rate limits", limits, "hit", lambda *args: 0),
-        ("without the content screening", arrivals, "screen", lambda letter: None),
+        ("its Celery message", jobs, "send_now", lambda name, *args: None),
+        ("its audit event", arrivals, "record", lambda *args, **kwargs: None),
+        ("the proof-of-work check", bot_defence, "problem_with", lambda payload: None),
+        ("the rate limits", limits, "hit", lambda *args: 0),
+        ("the content screening", arrivals, "screen", lambda letter: None),
     ]
-    costs = []
+    without_each = []
     for label, obj, name, replacement in parts:
         with without(obj, name, replacement):
-            costs.append((label, whole - measure(label)))
-    print()
-    for label, cost in costs:
-        print(f"cost of what goes {label[len('without ') :]:27} {cost:5.2f} ms")
+            without_each.append((label, measure(f"without {label}")))
+    last = measure("the desk as it runs, again")
+    ratio = (first[0] / first[1] + last[0] / last[1]) / 2
+    bare_ms = (first[1] + last[1]) / 2
+    print(f"\nThe desk: {ratio:.2f}x the bare form's {bare_ms:.2f} ms. Each part's cost:")
+    for label, (d, b) in without_each:
+        print(f"  {label:27} {(ratio - d / b) * bare_ms:5.2f} ms")
 
 
 if __name__ == "__main__":
