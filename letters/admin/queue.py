@@ -176,8 +176,9 @@ class QueuePaginator(CappedCountPaginator):
 
 
 def search_vector():
-    """The text the queue searches: name, email and letter, as migration 0008's GIN index
-    (PostgreSQL) holds it. The two must stay the same expression for the index to be used."""
+    """The text the queue searches: name, email and letter, as the GIN indexes of migrations
+    0010 (every letter) and 0012 (letters awaiting a decision) hold it on PostgreSQL. They must
+    stay the same expression for the indexes to be used."""
     return SearchVector("name", "email", "body", config="english")
 
 
