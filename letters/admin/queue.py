@@ -111,6 +111,7 @@ class CappedCountPaginator(Paginator):
     to know "about how many", and filters narrow a longer list. The count reads the ids of the
     list in order (at most CAP + 1 of them), so a page within them is then fetched by id: a
     filter that costs something per row (a search, the duplicate flag) runs once, not twice.
+    The pages end at CAP rows; a longer list says so (`capped`) and is narrowed by a filter.
     Whatever else is to be counted over the list (tallied()) is read with the ids, in the same
     query.
     """
@@ -129,23 +130,24 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def capped_ids(self):
-        return [row[0] for row in self.capped_rows]
+        """The ids of the list's first CAP rows, in its order."""
+        return [row[0] for row in self.capped_rows[: self.CAP]]
 
     @cached_property
     def count(self):
-        return len(self.capped_rows)
+        """At most CAP: the pages end there (a longer list says so, see `capped`)."""
+        return len(self.capped_ids)
 
     @property
     def capped(self):
-        return self.count > self.CAP
+        return len(self.capped_rows) > self.CAP
 
     def page(self, number):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        top = bottom + self.per_page
-        if top > self.CAP:  # past the ids read: the plain way
-            return super().page(number)
-        return self._get_page(self.rows(self.capped_ids[bottom:top]), number, self)
+        return self._get_page(
+            self.rows(self.capped_ids[bottom : bottom + self.per_page]), number, self
+        )
 
     def rows(self, ids):
         """The list's rows with these ids, in the list's order, selected by id alone: the ids
@@ -242,7 +244,13 @@ class QueueChangeList(ChangeList):
             self.paginator = None  # the step to the next letter reads no page and no count
             return
         super().get_results(request)
-        if (self.show_all and self.can_show_all) or not self.multi_page:
+        if self.paginator.capped:
+            # No "show all" for a list longer than CAP: Django would show every row of it.
+            self.can_show_all = False
+            if self.show_all:
+                self.show_all = False
+                self.result_list = self.paginator.page(1).object_list
+        elif (self.show_all and self.can_show_all) or not self.multi_page:
             # One page, or "show all": Django runs the filtered list again; its ids are read.
             self.result_list = self.paginator.rows(self.paginator.capped_ids)
 

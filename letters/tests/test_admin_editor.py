@@ -408,6 +408,24 @@ def test_the_counts_are_capped_like_the_list(client, monkeypatch):
     assert "Among the first 3:" in response.content.decode()
 
 
+def test_a_list_longer_than_the_cap_pages_up_to_the_cap_and_offers_no_show_all(client, monkeypatch):
+    monkeypatch.setattr("letters.admin.queue.CappedCountPaginator.CAP", 4)
+    monkeypatch.setattr(LetterAdmin, "list_per_page", 2)
+    newest_first = [make_letter() for _ in range(7)][::-1]
+    client.force_login(editor())
+    pages = [client.get(QUEUE, {"p": n}) for n in (1, 2)]
+    assert [list(page.context["cl"].result_list) for page in pages] == [
+        newest_first[:2],
+        newest_first[2:4],
+    ]
+    assert "More than 4 letters: narrow the list" in pages[0].content.decode()
+    assert pages[0].context["cl"].paginator.num_pages == 2
+    assert client.get(QUEUE, {"p": 3})["Location"].endswith("?e=1")  # no page past the cap
+    shown_all = client.get(QUEUE, {"all": ""})
+    assert not shown_all.context["cl"].can_show_all
+    assert list(shown_all.context["cl"].result_list) == newest_first[:2]  # the first page
+
+
 @pytest.mark.postgres
 def test_on_postgresql_the_search_is_full_text_by_words_the_last_may_be_a_start():
     zebra = make_letter(name="Ann Zebedee", body="Sir, the crossings on the high street.")
