@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import User
 from playwright.sync_api import sync_playwright
 
 # Playwright's sync API runs an event loop in the test's thread; the ORM calls the tests make
@@ -78,3 +79,18 @@ def watch_csp(page, found):
         ),
     )
     return found
+
+
+EDITOR_PASSWORD = "a-long-test-password"
+
+
+def editor_signs_in(page, site):
+    """An editor (a superuser, made if missing) signs in to the admin at `site` as a person
+    does, by the login form. Checks: the admin's user tools appear."""
+    if not User.objects.filter(username="editor").exists():
+        User.objects.create_superuser("editor", "editor@example.org", EDITOR_PASSWORD)
+    page.goto(site + "/admin/")
+    page.fill("#id_username", "editor")
+    page.fill("#id_password", EDITOR_PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#user-tools")

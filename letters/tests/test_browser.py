@@ -10,7 +10,6 @@ import re
 
 import pytest
 from django.conf import settings as django_settings
-from django.contrib.auth.models import User
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -172,12 +171,7 @@ def confirm_from_the_email(page, site, mailoutbox):
 
 def editor_logs_in(page, site):
     """An editor signs in to the admin. Checks: the admin's user tools appear."""
-    User.objects.create_superuser("editor", "editor@example.org", "a-long-test-password")
-    page.goto(site + "/admin/")
-    page.fill("#id_username", "editor")
-    page.fill("#id_password", "a-long-test-password")
-    page.click("input[type=submit]")
-    page.wait_for_selector("#user-tools")
+    browser.editor_signs_in(page, site)
     shot(page, "04-editor-logged-in")
 
 

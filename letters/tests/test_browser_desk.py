@@ -4,7 +4,6 @@ Playwright), under the Content-Security-Policy, with screenshots in artifacts/sc
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import User
 from django.utils import timezone
 
 from letters.checks import analysis
@@ -30,15 +29,6 @@ def site(settings, live_server):
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
     return live_server.url
-
-
-def signed_in(page, site):
-    User.objects.create_superuser("editor", "editor@example.org", "a-long-test-password")
-    page.goto(site + "/admin/")
-    page.fill("#id_username", "editor")
-    page.fill("#id_password", "a-long-test-password")
-    page.click("input[type=submit]")
-    page.wait_for_selector("#user-tools")
 
 
 def a_fortnight_of_letters():
@@ -77,7 +67,7 @@ def test_the_dashboard_and_a_campaign_in_the_browser(page, site):
             refused.append(message.text) if "Content Security Policy" in message.text else None
         ),
     )
-    signed_in(page, site)
+    browser.editor_signs_in(page, site)
     page.click("text=Dashboard")
     page.wait_for_selector("text=letters received")
     assert page.inner_text(".desk-figures li:first-child strong") == "34"

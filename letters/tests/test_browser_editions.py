@@ -7,7 +7,6 @@ of each step go to artifacts/screenshots/edition-*.png. The test reads as the li
 """
 
 import pytest
-from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
 from letters.models import Edition, EditionStatus, Status
@@ -57,7 +56,7 @@ def test_an_editor_builds_orders_previews_and_publishes_an_edition(
         )
         for name in WRITERS
     ]
-    editor_logs_in(page, site)
+    browser.editor_signs_in(page, site)
     edition = adds_approved_letters_to_a_new_edition(page, site, letters)
     sees_the_letters_with_the_first_as_lead(page, edition)
     drags_the_last_letter_to_the_top(page)
@@ -71,15 +70,6 @@ def test_an_editor_builds_orders_previews_and_publishes_an_edition(
 
 
 # --- The steps -------------------------------------------------------------------------------
-
-
-def editor_logs_in(page, site):
-    User.objects.create_superuser("editor", "editor@example.org", "a-long-test-password")
-    page.goto(site + "/admin/")
-    page.fill("#id_username", "editor")
-    page.fill("#id_password", "a-long-test-password")
-    page.click("input[type=submit]")
-    page.wait_for_selector("#user-tools")
 
 
 def adds_approved_letters_to_a_new_edition(page, site, letters):

@@ -9,7 +9,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import User
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -18,8 +17,6 @@ from letters.models import Letter, Status
 from . import browser
 from .browser import SCREENSHOTS
 from .factories import make_article, make_letter
-
-PASSWORD = "a-long-test-password"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -65,14 +62,7 @@ def shot(page, name, *, full_page=True):
     page.screenshot(path=SCREENSHOTS / f"editor-{name}.png", full_page=full_page)
 
 
-def log_in(page, site):
-    if not User.objects.filter(username="editor").exists():
-        User.objects.create_superuser("editor", "editor@example.org", PASSWORD)
-    page.goto(site + "/admin/")
-    page.fill("#id_username", "editor")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_selector("#user-tools")
+log_in = browser.editor_signs_in
 
 
 def three_letters():

@@ -11,7 +11,6 @@ edition admin page's "Copy the text" puts the edition's print-ready text on the 
 """
 
 import pytest
-from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
 from letters.models import Article, EditionStatus, Letter, Status
@@ -197,12 +196,7 @@ def test_an_editor_copies_a_published_editions_text_for_print(page, desk):
     edition = make_edition(
         [letter], lead=letter, status=EditionStatus.PUBLISHED, published_at=article.published_at
     )
-    User.objects.create_superuser("editor", "editor@example.org", "a-long-test-password")
-    page.goto(desk + "/admin/")
-    page.fill("#id_username", "editor")
-    page.fill("#id_password", "a-long-test-password")
-    page.click("input[type=submit]")
-    page.wait_for_selector("#user-tools")
+    browser.editor_signs_in(page, desk)
 
     page.goto(f"{desk}/admin/letters/edition/{edition.pk}/change/")
     page.click("text=Copy the text")
