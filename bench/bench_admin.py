@@ -71,18 +71,6 @@ WORDS = (
     "hospital river bridge road train should would could must yours faithfully point view "
     "agree disagree wrong right letter editor readers week report claim evidence cost"
 ).split()
-TOWNS = ["Hexham", "Bath", "Leeds", "Truro", "Perth", "Ely", "Ludlow", "Oban", "Rye", "Wells"]
-# A realistic spread: most letters decided long ago, a few thousand waiting.
-STATUS_WEIGHTS = [
-    (Status.RECEIVED, 4),
-    (Status.SHORTLISTED, 1),
-    (Status.UNCONFIRMED, 2),
-    (Status.APPROVED, 0.5),
-    (Status.PUBLISHED, 3.5),
-    (Status.REJECTED, 60),
-    (Status.SPAM, 9),
-    (Status.EXPIRED, 20),
-]
 
 
 def build(letters, articles):
@@ -98,7 +86,7 @@ def build(letters, articles):
         for n in range(articles)
     )
     article_ids = list(Article.objects.values_list("pk", flat=True))
-    statuses, weights = zip(*STATUS_WEIGHTS, strict=True)
+    statuses, weights = zip(*postgres_desk.STATUS_WEIGHTS, strict=True)
     campaign = "Sir, " + " ".join(rng.choices(WORDS, k=180))
     batch = []
     for n in range(letters):
@@ -120,7 +108,7 @@ def build(letters, articles):
                 fingerprint=fingerprint(body),
                 name=f"Writer {writer}",
                 email=f"writer{writer}@example.com",
-                town=rng.choice(TOWNS),
+                town=rng.choice(postgres_desk.TOWNS),
                 created_at=created,
                 confirmed_at=None if status == Status.UNCONFIRMED else created,
                 published_at=created + timedelta(days=1) if status == Status.PUBLISHED else None,

@@ -63,17 +63,6 @@ STOCK = [
     "we are told that",
 ]
 SIGNOFFS = ["Yours faithfully", "Yours sincerely", "Regards", "", "With best wishes"]
-TOWNS = ["Hexham", "Bath", "Leeds", "Truro", "Perth", "Ely", "Ludlow", "Oban", "Rye", "Wells"]
-STATUS_WEIGHTS = [
-    (Status.RECEIVED, 4),
-    (Status.SHORTLISTED, 1),
-    (Status.UNCONFIRMED, 2),
-    (Status.APPROVED, 0.5),
-    (Status.PUBLISHED, 3.5),
-    (Status.REJECTED, 60),
-    (Status.SPAM, 9),
-    (Status.EXPIRED, 20),
-]
 GROUP_TAG = "bench-group-"  # planted groups are told by the writer's town field: see build()
 
 
@@ -134,7 +123,7 @@ def build(letters, articles):
         for n in range(articles)
     )
     article_ids = list(Article.objects.order_by("pk").values_list("pk", flat=True))
-    statuses, weights = zip(*STATUS_WEIGHTS, strict=True)
+    statuses, weights = zip(*postgres_desk.STATUS_WEIGHTS, strict=True)
     planted = 0
     batch = []
     writer_numbers = itertools.count()
@@ -203,7 +192,7 @@ def build(letters, articles):
             letter(
                 own_words(rng, topics[article_n], rng.randint(60, 340)),
                 article_n,
-                rng.choice(TOWNS),
+                rng.choice(postgres_desk.TOWNS),
             )
         )
     rng.shuffle(batch)

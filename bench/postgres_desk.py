@@ -11,6 +11,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# What the benches' letters are made of (status values as stored: Django is not set up yet).
+TOWNS = ["Hexham", "Bath", "Leeds", "Truro", "Perth", "Ely", "Ludlow", "Oban", "Rye", "Wells"]
+# A realistic spread: most letters decided long ago, a few thousand waiting.
+STATUS_WEIGHTS = [
+    ("received", 4),
+    ("shortlisted", 1),
+    ("unconfirmed", 2),
+    ("approved", 0.5),
+    ("published", 3.5),
+    ("rejected", 60),
+    ("spam", 9),
+    ("expired", 20),
+]
+
 
 def ensure_database(url):
     import psycopg
