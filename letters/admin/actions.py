@@ -1,20 +1,25 @@
 """The queue's actions: each applies one moderation operation to each chosen letter and reports
-on every one; those that need a reason, a time or an article ask for it on a page of their own."""
+on every one; those that need a reason, a time, an article or an edition ask for it on a page of
+their own ("Add to edition…", at the end, puts letters in a draft edition for the builder in
+letters.admin.editions)."""
 
 from datetime import timedelta
 
 from django import forms
 from django.conf import settings
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from .. import moderation
 from ..models import (
     Article,
+    Edition,
+    EditionStatus,
     Letter,
     LetterEvent,
     RejectionReason,
@@ -207,3 +212,70 @@ def ask(modeladmin, request, queryset, form, title, action):
         "opts": modeladmin.model._meta,
     }
     return TemplateResponse(request, "admin/letters/letter/action_form.html", context)
+
+
+# The queue's "Add to edition…" action ---------------------------------------------------------
+
+
+class AddToEditionForm(forms.Form):
+    edition = forms.ModelChoiceField(
+        queryset=Edition.objects.filter(status=EditionStatus.DRAFT).order_by("date"),
+        required=False,
+        empty_label="A new edition…",
+        label="Add to",
+        help_text="A draft edition, or a new one on the date below.",
+    )
+    date = forms.DateField(
+        required=False,
+        label="New edition's date",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    title = forms.CharField(required=False, max_length=200, label="New edition's title")
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("edition") and not cleaned.get("date"):
+            self.add_error("date", "Choose a draft edition, or give the new edition's date.")
+        return cleaned
+
+
+@admin.action(description="Add to edition…", permissions=["arrange_edition"])
+def add_to_edition(modeladmin, request, queryset):
+    """Put the chosen letters at the end of a draft edition (picked, or created here)."""
+    form = AddToEditionForm(
+        request.POST if "apply" in request.POST else None,
+        initial={"date": timezone.localdate() + timedelta(days=1)},
+    )
+    if form.is_valid():
+        edition = form.cleaned_data["edition"]
+        try:
+            if edition is None:
+                edition, _ = moderation.create_edition(
+                    date=form.cleaned_data["date"],
+                    title=form.cleaned_data["title"],
+                    actor=request.user,
+                )
+            ids = list(queryset.order_by("created_at", "id").values_list("pk", flat=True))
+            edition, added, refused = moderation.add_to_edition(edition.pk, ids, actor=request.user)
+        except (moderation.EditionNotDraft, moderation.NotPermitted) as exc:
+            modeladmin.message_user(request, str(exc), messages.ERROR)
+            return None
+        url = reverse("admin:letters_edition_change", args=[edition.pk])
+        modeladmin.message_user(
+            request,
+            format_html(
+                'Added {} letter{} to <a href="{}">{}</a>.',
+                len(added),
+                "" if len(added) == 1 else "s",
+                url,
+                edition,
+            ),
+            messages.SUCCESS if added else messages.INFO,
+        )
+        for letter, reason in refused[:25]:
+            modeladmin.message_user(
+                request, f"Not added: #{letter.pk} {letter.signature} ({reason}).", messages.WARNING
+            )
+        target = safe_next(request)
+        return HttpResponseRedirect(target) if target else None
+    return ask(modeladmin, request, queryset, form, "Add letters to an edition", "add_to_edition")

@@ -1,6 +1,6 @@
 """Editions of the letters page in the admin: the edition builder.
 
-Letters come in from the queue ("Add to edition…", below). On the edition page they are shown
+Letters come in from the queue ("Add to edition…", letters.admin.actions). On the edition page they are shown
 with writer, town, article, words and flags, put in order by dragging or with the keyboard (the
 first is the lead), given headlines and taken out again; the page counts the words against
 LETTERS_EDITION_WORD_BUDGET. From there the editor previews the draft as readers will see it,
@@ -10,8 +10,6 @@ Every change goes through letters.moderation (editions.py for the letters, publi
 publishing), which records it; the edition page shows that history. Nothing here deletes a
 letter: taking one out of an edition removes its place in the edition only.
 """
-
-import datetime
 
 from django import forms
 from django.conf import settings
@@ -27,7 +25,6 @@ from django.utils.html import format_html, format_html_join
 
 from .. import moderation
 from ..models import Edition, EditionStatus, Letter, Status, count_words
-from .actions import ask, safe_next
 from .edition_exports import EditionExportsMixin
 
 
@@ -395,70 +392,3 @@ class ScheduleForm(forms.Form):
 
 def _local_input(at):
     return timezone.localtime(at).strftime("%Y-%m-%dT%H:%M") if at else None
-
-
-# The queue's "Add to edition…" action ---------------------------------------------------------
-
-
-class AddToEditionForm(forms.Form):
-    edition = forms.ModelChoiceField(
-        queryset=Edition.objects.filter(status=EditionStatus.DRAFT).order_by("date"),
-        required=False,
-        empty_label="A new edition…",
-        label="Add to",
-        help_text="A draft edition, or a new one on the date below.",
-    )
-    date = forms.DateField(
-        required=False,
-        label="New edition's date",
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-    title = forms.CharField(required=False, max_length=200, label="New edition's title")
-
-    def clean(self):
-        cleaned = super().clean()
-        if not cleaned.get("edition") and not cleaned.get("date"):
-            self.add_error("date", "Choose a draft edition, or give the new edition's date.")
-        return cleaned
-
-
-@admin.action(description="Add to edition…", permissions=["arrange_edition"])
-def add_to_edition(modeladmin, request, queryset):
-    """Put the chosen letters at the end of a draft edition (picked, or created here)."""
-    form = AddToEditionForm(
-        request.POST if "apply" in request.POST else None,
-        initial={"date": timezone.localdate() + datetime.timedelta(days=1)},
-    )
-    if form.is_valid():
-        edition = form.cleaned_data["edition"]
-        try:
-            if edition is None:
-                edition, _ = moderation.create_edition(
-                    date=form.cleaned_data["date"],
-                    title=form.cleaned_data["title"],
-                    actor=request.user,
-                )
-            ids = list(queryset.order_by("created_at", "id").values_list("pk", flat=True))
-            edition, added, refused = moderation.add_to_edition(edition.pk, ids, actor=request.user)
-        except (moderation.EditionNotDraft, moderation.NotPermitted) as exc:
-            modeladmin.message_user(request, str(exc), messages.ERROR)
-            return None
-        url = reverse("admin:letters_edition_change", args=[edition.pk])
-        modeladmin.message_user(
-            request,
-            format_html(
-                'Added {} letter{} to <a href="{}">{}</a>.',
-                len(added),
-                "" if len(added) == 1 else "s",
-                url,
-                edition,
-            ),
-            messages.SUCCESS if added else messages.INFO,
-        )
-        for letter, reason in refused[:25]:
-            modeladmin.message_user(
-                request, f"Not added: #{letter.pk} {letter.signature} ({reason}).", messages.WARNING
-            )
-        target = safe_next(request)
-        return HttpResponseRedirect(target) if target else None
-    return ask(modeladmin, request, queryset, form, "Add letters to an edition", "add_to_edition")

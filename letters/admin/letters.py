@@ -27,11 +27,11 @@ from .actions import (
     AssignForm,
     PublishForm,
     RejectForm,
+    add_to_edition,
     ask,
     run_on_each,
     undo_offered,
 )
-from .editions import add_to_edition
 from .letter_page import LetterEditForm, flag_badges
 from .letter_views import LetterPageViews
 from .queue import (
