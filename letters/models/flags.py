@@ -108,7 +108,7 @@ def checks_found(letters):
 
 
 def found(letters, relation, **conditions):
-    """EXISTS: letters.checks' row for the letter (through `relation`, one to one) meets the
+    """EXISTS: a row letters.checks wrote for the letter (through `relation`) meets the
     conditions. A probe rather than a join, so that a list cut by LIMIT (the queue's counts)
     probes only the rows it keeps."""
     model = letters._meta.get_field(relation).related_model  # models.checks imports us
@@ -117,8 +117,7 @@ def found(letters, relation, **conditions):
 
 def repeats_own_letter(letters):
     """EXISTS: a near-duplicate of this letter from the same writer (letters.checks)."""
-    pair = letters._meta.get_field("similar_pairs").related_model  # models.checks imports us
-    return Exists(pair.objects.filter(letter=OuterRef("pk"), same_writer=True))
+    return found(letters, "similar_pairs", same_writer=True)
 
 
 def same_words_elsewhere(letters):
