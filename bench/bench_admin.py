@@ -10,7 +10,7 @@ superuser with the test client and reports, as medians of --runs requests after 
 the queue's first page (default filter, a page of 50 rows, with its counts per status and flag) and its
 query count, some other queue views (a flag, the duplicate filter, searches), a letter's page,
 the step to the next letter, and a bare ModelAdmin changelist of the same rows for comparison.
-Run with DEBUG off, as production does. Targets (issue 10): queue first page with counts under
+Run with DEBUG off, as production does. Targets: queue first page with counts under
 100 ms in at most 8 queries; letter page, search and duplicate filter under 50 ms.
 """
 

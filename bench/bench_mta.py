@@ -7,7 +7,7 @@ Each way gets --count fresh realistic letters (bench/make_mbox.py's generator, a
 Message-ID each, so every one is stored and its processing enqueued):
 
 - `pipe-manage`: `manage.py receive_email`, a new process per message (the pipe as documented
-  before issue 9, kept for existing set-ups);
+  before the relaying pipe, kept for existing set-ups);
 - `pipe`: `python -m letters.intake.pipe`, a new process per message, storing in-process (the
   pipe when no listener runs);
 - `relay`: the same with LETTERS_PIPE_RELAY, handing each message to the running SMTP listener;

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.core.validators import validate_email
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -76,8 +77,6 @@ def env_list(name, default=()):
 
 
 def env_email(name, default):
-    from django.core.validators import validate_email
-
     value = os.environ.get(name, default).strip()
     try:
         validate_email(value)

@@ -10,13 +10,14 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Max
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
 
 from .. import moderation
 from ..checks import dashboard
 from ..models import LetterChecks, Status
 from ..moderation import writers
+from ..moderation.writer_data import writer_address
 from . import charts
 
 MAX_DAYS = 400
@@ -110,7 +111,7 @@ def writer_view(request, address):
         main = writers.canonical(address)
     except ValueError as exc:
         raise PermissionDenied(str(exc)) from None
-    if main != address.strip().lower():
+    if main != writer_address(address):
         return redirect("letters_writer", address=main)
     form = MergeForm(request.POST or None)
     if request.method == "POST":
@@ -159,10 +160,6 @@ def writer_view(request, address):
         "can_merge": moderation.can(request.user, "reconsider"),
     }
     return TemplateResponse(request, "admin/letters/writer/writer.html", context)
-
-
-def writer_url(address):
-    return reverse("letters_writer", kwargs={"address": address.strip().lower()})
 
 
 urlpatterns = [

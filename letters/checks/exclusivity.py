@@ -6,6 +6,8 @@ Pure: addresses and text in, evidence (sentences for the editor) out.
 
 import re
 
+from ..addresses import normalise_address
+
 # Any address whose mailbox is one of these is a letters desk, whatever its domain.
 DESK_MAILBOXES = frozenset(
     {"letters", "editor", "editors", "letters.editor", "letterseditor", "letters-editor"}
@@ -52,7 +54,7 @@ def header_evidence(addresses, *, own_addresses, desk_domains):
     desk_domains = {d.lower().strip(".") for d in desk_domains}
     evidence, seen = [], set()
     for address in list(addresses)[:MAX_ADDRESSES]:
-        address = (address or "").strip().lower()
+        address = normalise_address(address)
         local, _, domain = address.rpartition("@")
         if not local or address in own or address in seen:
             continue

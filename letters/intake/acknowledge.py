@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .. import jobs
+from ..addresses import normalise_address
 from ..models import EmailAcknowledgement, InboundEmail, InboundStatus
 from ..notifications import (
     SendClaim,
@@ -24,7 +25,6 @@ from ..notifications import (
     send_claimed,
     status_url,
 )
-from .decoding import normalise_address
 from .identify import references_of, return_path_of
 from .store import NULL_SENDER
 

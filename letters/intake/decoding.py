@@ -12,6 +12,8 @@ import re
 from datetime import UTC, datetime
 from email import utils as email_utils
 
+from ..addresses import normalise_address
+
 # ---------------------------------------------------------------------------
 # Charsets
 # ---------------------------------------------------------------------------
@@ -196,27 +198,6 @@ def decode_header_value(value: object) -> str:
     flush()
     out.append(value[pos:])
     return "".join(out).strip()
-
-
-_MSGID = re.compile(r"<([^<>\s]+)>")
-
-
-def msg_ids(value: str) -> list[str]:
-    ids = _MSGID.findall(value)
-    if not ids:
-        ids = [t.strip("<>,;") for t in value.split() if "@" in t]
-    return [i for i in ids if i]
-
-
-def normalise_address(value: str, *, drop_tag: bool = False) -> str:
-    """An address as the desk compares addresses: trimmed, without angle brackets, lower case.
-    With drop_tag, also without the +tag of its local part (letters+slug@x is letters@x)."""
-    address = (value or "").strip().strip("<>").lower()
-    if drop_tag:
-        local, at, domain = address.rpartition("@")
-        if at:
-            address = f"{local.partition('+')[0]}@{domain}"
-    return address
 
 
 def addresses(values: list[str]) -> list[str]:

@@ -9,9 +9,9 @@ comes from that letter's address, is a follow-up: it is recorded on the letter
 from django.db.models import Q
 
 from .. import moderation
+from ..addresses import normalise_address
 from ..models import InboundEmail, Letter
 from ..notifications import letter_id_from_message_id
-from .decoding import normalise_address
 
 MAX_THREAD_IDS = 20
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 
-from .decoding import ADDR_RE, decode_header_value, normalise_address
+from ..addresses import normalise_address
+from .decoding import ADDR_RE, decode_header_value
 
 _OOO_SUBJECT = re.compile(
     r"^\s*(?:out of (?:the )?office|automatic reply|auto(?:matic)?[- ]?(?:reply|response)"

@@ -14,7 +14,7 @@ from .characters import clean_line
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*((?:.*)(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.M)
 _REFERENCES = re.compile(rb"^references:[ \t]*((?:.*)(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.M)
-_ANGLE_ID = re.compile(rb"<([^<>\s]+)>")
+_ANGLE_ID = re.compile(r"<([^<>\s]+)>")
 _RETURN_PATH = re.compile(rb"^return-path:[ \t]*([^\r\n]*)", re.IGNORECASE | re.M)
 
 # The Message-ID made for a message that has none: the same bytes always get the same one.
@@ -39,11 +39,15 @@ def without_controls(value):
     return clean_line(str(value or "")).strip()
 
 
-def _ids(value):
+def message_ids(value):
+    """The message ids in a Message-ID, In-Reply-To or References value (text or raw bytes):
+    those in angle brackets, else any word with an "@", each without control characters."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
     ids = _ANGLE_ID.findall(value)
     if not ids:
-        ids = [t.strip(b"<>,;") for t in value.split() if b"@" in t]
-    ids = (without_controls(i.decode("utf-8", "replace")) for i in ids)
+        ids = [t.strip("<>,;") for t in value.split() if "@" in t]
+    ids = (without_controls(i) for i in ids)
     return [i for i in ids if i]
 
 
@@ -54,10 +58,15 @@ def identify(raw):
     """
     checksum = hashlib.sha256(raw).hexdigest()
     match = _MESSAGE_ID.search(header_block(raw))
-    ids = _ids(match.group(1)) if match else []
+    ids = message_ids(match.group(1)) if match else []
     if ids:
         return Identity(ids[0][:995], False, checksum)
     return Identity(f"derived-{checksum[:32]}@{DERIVED_DOMAIN}", True, checksum)
+
+
+def refused_identity(identity):
+    """The name of a message whose own Message-ID the database refused: from its checksum."""
+    return Identity(f"refused-{identity.checksum[:32]}@{DERIVED_DOMAIN}", True, identity.checksum)
 
 
 def return_path_of(raw):
@@ -73,4 +82,4 @@ def return_path_of(raw):
 def references_of(raw):
     """The References header's ids (for threading our acknowledgement)."""
     match = _REFERENCES.search(header_block(raw))
-    return _ids(match.group(1)) if match else []
+    return message_ids(match.group(1)) if match else []

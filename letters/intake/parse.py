@@ -43,12 +43,12 @@ from .decoding import (
     decode_bytes,
     decode_header_value,
     fix_8bit,
-    msg_ids,
     normalise_address,
     parse_date,
     parse_from,
 )
 from .hygiene import auto_reason, suspect_reasons
+from .identify import message_ids
 from .plain_text import CONTROL, find_urls, html_to_text, strip_quotes, tidy
 from .signoff import extract_signoff
 
@@ -374,7 +374,7 @@ def _parsed(h, msg, body, signoff, body_text, hrefs, attachments, own) -> Parsed
         return decode_header_value(v[0]) if v else ""
 
     from_name, from_address = parse_from(h.get("from", [""])[0])
-    in_reply = msg_ids(fix_8bit(h.get("in-reply-to", [""])[0]))
+    in_reply = message_ids(fix_8bit(h.get("in-reply-to", [""])[0]))
     try:
         report_type = str(msg.get_param("report-type") or "").lower()
     except Exception:  # noqa: BLE001
@@ -386,7 +386,7 @@ def _parsed(h, msg, body, signoff, body_text, hrefs, attachments, own) -> Parsed
         to_addresses=addresses(h.get("to", []) + h.get("cc", [])),
         date=parse_date(h.get("date", [""])[0]),
         in_reply_to=in_reply[0] if in_reply else "",
-        references=msg_ids(fix_8bit(" ".join(h.get("references", [])))),
+        references=message_ids(fix_8bit(" ".join(h.get("references", [])))),
         body=body,
         signoff_name=signoff.name,
         signoff_town=signoff.town,

@@ -88,8 +88,6 @@ def relay(raw, *, sender, recipients, address, timeout=RELAY_TIMEOUT_SECONDS):
         if code != 220 or LISTENER_IDENT not in greeting.decode("utf-8", "replace"):
             raise NotRelayed("not the desk's listener")
         return _send(client, raw, sender, recipients)
-    except NotRelayed:
-        raise
     except (OSError, smtplib.SMTPException) as exc:
         return EX_TEMPFAIL, f"4.4.2 lost the desk's listener: {type(exc).__name__}"
     finally:
@@ -151,6 +149,7 @@ def deliver(stdin, stdout, *, sender=None, recipients=()):
 def store(raw, total, stdout, *, sender=None, recipients=()):
     """Store `raw` (the first bytes of a message `total` bytes long) in this process."""
     try:
+        # Imported here for the reason given in deliver(): only the slow way loads Django.
         from ..models import WayIn
         from .store import NULL_SENDER, StorageUnavailable, receive_email
 
@@ -214,7 +213,7 @@ def run(argv, stdin, stdout, environ):
         # nor the broker's warnings; the status line names any error.
         logging.disable(logging.ERROR)
         environ.setdefault("DJANGO_SETTINGS_MODULE", "reaction_letters.settings")
-        import django
+        import django  # here, not at the top: the relay above must never load Django
 
         django.setup()
     except BaseException as exc:  # noqa: BLE001

@@ -16,8 +16,8 @@ from django.conf import settings
 from django.db import close_old_connections, connections
 
 from .. import limits
+from ..addresses import normalise_address
 from ..models import WayIn
-from .decoding import normalise_address
 from .store import NULL_SENDER, StorageUnavailable, receive_email
 
 log = logging.getLogger(__name__)

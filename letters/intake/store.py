@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from .. import jobs
 from ..models import InboundEmail, InboundStatus
-from .identify import DERIVED_DOMAIN, Identity, header_block, identify, without_controls
+from .identify import header_block, identify, refused_identity, without_controls
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def _insert_once(row, ident):
 def _store_refused(raw, ident, *, way_in, reason):
     """Store a message whose own values the database refused: raw bytes only, named by its
     checksum, failed with `reason` for an editor to see. Returns (row, created)."""
-    derived = Identity(f"refused-{ident.checksum[:32]}@{DERIVED_DOMAIN}", True, ident.checksum)
+    derived = refused_identity(ident)
     now = timezone.now()
     row = new_raw_row(raw, derived, way_in=way_in, envelope_from="", envelope_to=(), now=now)
     row.status = InboundStatus.FAILED

@@ -105,10 +105,6 @@ class LetterChecks(models.Model):
             ),
         ]
 
-    @property
-    def quotes_missing(self):
-        return [quote for quote in self.quotes if not quote.get("found")]
-
 
 class DeskDomain(models.Model):
     """A letters desk of another outlet: a letter also addressed to this domain was sent to

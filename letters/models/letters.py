@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce, Upper
 from django.urls import reverse
 from django.utils import timezone
 
+from ..addresses import normalise_address
 from . import flags
 from .articles import Article
 from .audit import AuditEvent
@@ -313,6 +314,16 @@ class Letter(models.Model):
         return self.confirmed_at is None
 
     @property
+    def article_match_note(self):
+        """How an emailed letter's article was found, for its audit trail ("" if unmatched)."""
+        if not self.article_match_method:
+            return ""
+        note = f"article matched by {self.article_match_method}"
+        if self.article_match_confidence is not None:
+            note += f" (confidence {self.article_match_confidence:.2f})"
+        return note
+
+    @property
     def published_headline(self):
         """The headline readers see: the edition's, else the one the desk gave the letter."""
         return getattr(self, "edition_headline", "") or self.headline
@@ -405,7 +416,7 @@ def resubmission_key(email, article_id, body):
     """The same text (spacing aside) from the same address about the same article: the key
     a form sent twice shares (Letter.resubmission_key)."""
     text = " ".join(body.split())
-    value = f"{email.strip().lower()}\n{article_id or ''}\n{text}"
+    value = f"{normalise_address(email)}\n{article_id or ''}\n{text}"
     return hashlib.sha256(value.encode()).hexdigest()
 
 

@@ -139,9 +139,11 @@ def receive_by_email(letter, *, inbound=None):
     letter.status = Status.RECEIVED
     letter.confirmed_at = _email_confirmation(letter)
     letter.save()
-    note = f"Inbound email #{inbound.pk}" if inbound is not None else ""
-    if letter.article_match_method:
-        note += f"; article matched by {letter.article_match_method}"
+    note = "; ".join(
+        part
+        for part in (f"Inbound email #{inbound.pk}" if inbound else "", letter.article_match_note)
+        if part
+    )
     record(letter, "received by email", actor_label="email", to_status=Status.RECEIVED, note=note)
     jobs.enqueue(jobs.ANALYSE_LETTER, letter.pk)  # campaigns, exclusivity, quotes
     return letter
@@ -164,11 +166,7 @@ def receive_many_by_email(letters):
                 action="received by email",
                 to_status=Status.RECEIVED,
                 actor_label="mailbox import",
-                note=(
-                    f"article matched by {letter.article_match_method}"
-                    if letter.article_match_method
-                    else ""
-                ),
+                note=letter.article_match_note,
             )
             for letter in letters
         ],

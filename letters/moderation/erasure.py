@@ -54,7 +54,7 @@ from .rules import TransitionNotAllowed, check, lock, record, signed_in
 from .writer_data import (
     address_hash,
     earlier_erasures,
-    normalise,
+    writer_address,
     writers_acknowledgements,
     writers_emails,
     writers_letters,
@@ -170,7 +170,7 @@ def erasure_preview(address, published=None):
     """What erase_writer would do for `address`, for the confirmation page and the command:
     {"letters": [(status label, count)], "published": n, "policy": "keep"/"withdraw",
     "emails": n, "acknowledgements": n, "earlier": [dates of earlier erasures]}. Reads only."""
-    address = normalise(address)
+    address = writer_address(address)
     letters = writers_letters(address)
     by_status = dict(
         letters.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n")
@@ -241,7 +241,7 @@ def erase_writer(address, *, actor=None, actor_label="", note="", published=None
     request's reference for the log and must not contain the address.
     """
     check(actor, "erase")
-    address = normalise(address)
+    address = writer_address(address)
     note = (note or "").strip()
     if address in note.lower():
         raise ValueError("The note is kept in the erasure log: leave the address out of it.")

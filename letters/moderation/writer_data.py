@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from ..addresses import normalise_address
 from ..models import (
     EditionLetter,
     EmailAcknowledgement,
@@ -24,18 +25,19 @@ from .rules import check
 ADDRESS_HASH_SALT = "letters.writer-erasure"
 
 
-def normalise(address):
-    """The address as the desk compares it (trimmed, lower case); ValueError if it is none."""
-    address = (address or "").strip()
-    if "@" not in address or any(c.isspace() for c in address):
-        raise ValueError(f"{address!r} is not an email address.")
-    return address.lower()
+def writer_address(address):
+    """A writer's address as the desk compares addresses (`normalise_address`); ValueError if
+    it is not an address at all."""
+    value = normalise_address(address)
+    if "@" not in value or any(c.isspace() for c in value):
+        raise ValueError(f"{(address or '').strip()!r} is not an email address.")
+    return value
 
 
 def address_hash(address, secret=None):
     """HMAC-SHA256 of the normalised address, keyed by SECRET_KEY (or `secret`): the same
     address always gives the same hash on this desk, and the address cannot be read back."""
-    value = normalise(address)
+    value = writer_address(address)
     return salted_hmac(ADDRESS_HASH_SALT, value, secret=secret, algorithm="sha256").hexdigest()
 
 
@@ -50,13 +52,13 @@ def earlier_erasures(address):
 
 def writers_letters(address):
     """The letters written from `address`, matched as the writer's history matches them."""
-    return Letter.objects.filter(email__iexact=normalise(address))
+    return Letter.objects.filter(email__iexact=writer_address(address))
 
 
 def writers_emails(address):
     """The stored mail about the writer: messages that made or followed up their letters, and
     those sent from the address (in the header or the envelope) that made no letter."""
-    address = normalise(address)
+    address = writer_address(address)
     letters = writers_letters(address)
     return InboundEmail.objects.filter(
         Q(letter__in=letters)
@@ -70,7 +72,7 @@ def writers_acknowledgements(address, emails):
     """The acknowledgement-limit rows for the address, or for the writer's mail (`emails`:
     ids or a queryset; the acknowledgement went to the envelope sender, which may differ)."""
     return EmailAcknowledgement.objects.filter(
-        Q(address__iexact=normalise(address)) | Q(inbound__in=emails)
+        Q(address__iexact=writer_address(address)) | Q(inbound__in=emails)
     )
 
 
@@ -117,7 +119,7 @@ def export_writer(address, *, actor=None):
     (datetimes and UUIDs as objects: dump it with DjangoJSONEncoder). Reads only; safe to
     repeat. Needs the "export" permission."""
     check(actor, "export")
-    address = normalise(address)
+    address = writer_address(address)
     letters = list(writers_letters(address).select_related("article").order_by("created_at", "id"))
     ids = [letter.pk for letter in letters]
     events = _grouped(

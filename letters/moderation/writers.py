@@ -6,12 +6,12 @@ from django.db.models import Q
 
 from ..models import Letter, WriterMerge
 from .rules import check, signed_in
-from .writer_data import normalise
+from .writer_data import writer_address
 
 
 def canonical(address):
     """The address `address` was merged into, else itself (normalised)."""
-    address = normalise(address)
+    address = writer_address(address)
     merged = WriterMerge.objects.filter(address=address).values_list("merged_into", flat=True)
     return merged.first() or address
 
@@ -44,7 +44,7 @@ def merge_writers(address, into, *, actor=None, actor_label="", note=""):
     changed); merging again, or an address into itself, changes nothing. An address already
     merged elsewhere is moved (recorded anew); one that others were merged into brings them."""
     check(actor, "reconsider")
-    address, into = normalise(address), canonical(into)
+    address, into = writer_address(address), canonical(into)
     if address == into:
         return None, False
     existing = WriterMerge.objects.filter(address=address).first()

@@ -127,9 +127,11 @@ def test_add_to_edition_without_an_edition_or_a_date_asks_again(admin_client):
 
 def test_a_sub_editor_is_not_offered_add_to_edition(client):
     client.force_login(sub_editor())
-    make_letter()
+    letter = make_letter()
 
-    assert "Add to edition" not in client.get(QUEUE).content.decode()
+    page = client.get(QUEUE).content.decode()
+    assert letter.name in page and ">Shortlist</option>" in page  # the queue and its own action
+    assert "Add to edition" not in page
 
 
 # --- The edition page --------------------------------------------------------------------------

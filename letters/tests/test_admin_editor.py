@@ -5,6 +5,7 @@ from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
+from django.contrib.admin.templatetags.admin_list import items_for_result
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.db.models import Q
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from letters import moderation
 from letters.admin.letters import LetterAdmin
-from letters.admin.queue import search_letters
+from letters.admin.queue import queue_rows, search_letters
 from letters.models import FLAGS, Letter, LetterEvent, RejectionReason, Status
 from letters.models.flags import Flag
 from letters.models.letters import LetterQuerySet
@@ -380,9 +381,6 @@ def test_the_queue_with_its_counts_costs_the_same_queries_at_any_size(
 def test_the_queues_rows_are_the_markup_djangos_admin_would_give_them(client, settings):
     """letters.admin.queue.queue_rows writes the cells out instead of Django's items_for_result:
     the same HTML, escaping included, for every kind of row."""
-    from django.contrib.admin.templatetags.admin_list import items_for_result
-
-    from letters.admin.queue import queue_rows
 
     settings.LETTERS_SOFT_WORD_LIMIT = 5
     article = make_article(headline="Bridges & <tunnels>")

@@ -10,6 +10,8 @@ Screenshots go to artifacts/screenshots/embed/. Last, what goes back to the publ
 edition admin page's "Copy the text" puts the edition's print-ready text on the clipboard.
 """
 
+from urllib.parse import quote
+
 import pytest
 from playwright.sync_api import expect
 
@@ -164,7 +166,6 @@ def test_the_same_page_on_an_origin_the_publisher_did_not_list_is_refused_the_fr
 
 
 def test_the_iframe_alone_works_for_a_cms_that_refuses_scripts(page, publisher, desk, article_url):
-    from urllib.parse import quote
 
     publisher.put(
         "/p/no-scripts",

@@ -1,8 +1,11 @@
 """The similarity index: planted campaigns cluster, letters on the same topic do not, and the
 index stays right when letters are deleted, erased, edited or indexed twice."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from letters import moderation
 from letters.checks import index
@@ -139,9 +142,6 @@ def test_a_letter_whose_text_changed_is_indexed_again(article):
 
 
 def test_letters_outside_the_window_are_not_compared(article, settings):
-    from datetime import timedelta
-
-    from django.utils import timezone
 
     settings.LETTERS_CAMPAIGN_WINDOW_DAYS = 30
     old = indexed(article, VARIANTS[0], created_at=timezone.now() - timedelta(days=40))

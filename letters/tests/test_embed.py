@@ -7,6 +7,7 @@ import time
 from urllib.parse import quote
 
 import pytest
+from django.db import OperationalError
 from django.test import Client
 
 from letters.models import Article, Letter, Status
@@ -293,7 +294,6 @@ def test_an_article_not_yet_published_is_not_offered_nor_fetched_again(client, s
 def test_with_the_database_unreachable_the_iframe_shows_the_letter_back_framed(
     client, story, publisher, monkeypatch
 ):
-    from django.db import OperationalError
 
     def unreachable(*args, **kwargs):
         raise OperationalError("connection refused")

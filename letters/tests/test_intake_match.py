@@ -149,7 +149,7 @@ def test_index_built_once_matches_thousands_of_letters_quickly():
     assert elapsed < 2.0  # ~1 ms per letter is plenty; measured far faster
 
 
-# --- Subjects as writers really send them (issue 10) -----------------------------------------
+# --- Subjects as writers really send them ----------------------------------------------------
 
 PUTIN = ArticleRef(
     5,

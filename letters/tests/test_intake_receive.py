@@ -320,6 +320,13 @@ def test_the_per_article_address_matches_with_full_confidence():
     assert row.letter.article_match_confidence == 1.0
 
 
+def test_the_letters_trail_says_how_its_article_was_found_and_how_sure_the_match_is():
+    article = make_four_day_week_article()
+    row = receive_and_process(make_message(to=f"letters+{article.slug}@reaction.life"))
+    event = row.letter.events.get(action="received by email")
+    assert event.note == f"Inbound email #{row.pk}; article matched by address (confidence 1.00)"
+
+
 def test_the_envelope_recipient_matches_a_letter_sent_by_bcc():
     article = make_four_day_week_article()
     row = receive_and_process(

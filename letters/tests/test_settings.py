@@ -6,6 +6,7 @@ import sys
 
 import pytest
 from django.conf import settings
+from django.db import connection
 
 PROBE = "import django; django.setup(); from django.conf import settings; print('ok')"
 
@@ -136,7 +137,6 @@ def test_postgresql_connections_run_without_jit_unless_the_url_asks_for_it():
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_the_desks_postgresql_sessions_have_jit_off():
-    from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")

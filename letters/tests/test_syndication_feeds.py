@@ -11,13 +11,15 @@ from html import escape
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
 
 from letters import tasks
 from letters.models import Article, ArticleFeed, FeedStatus
 from letters.syndication import sync
 
-from .factories import editor, make_article
+from .factories import editor, free_port, make_article
+from .test_settings import start_with
 
 pytestmark = pytest.mark.django_db
 
@@ -243,7 +245,6 @@ def test_a_feed_that_failed_is_tried_again_next_time_and_recovers(publisher):
 
 
 def test_an_unreachable_feed_fails_with_a_reason(settings):
-    from .factories import free_port
 
     result = sync.sync_feed(f"http://127.0.0.1:{free_port()}/feed")
 
@@ -340,7 +341,6 @@ def test_polling_an_unchanged_feed_reads_no_article_and_writes_only_its_last_fet
 
 
 def test_beat_polls_the_feeds_only_when_there_are_feeds():
-    from .test_settings import start_with
 
     probe = (
         "import django; django.setup(); from django.conf import settings; "
@@ -362,7 +362,6 @@ def test_beat_polls_the_feeds_only_when_there_are_feeds():
 
 
 def test_a_feed_that_is_not_an_http_address_stops_start_up_naming_the_variable():
-    from .test_settings import start_with
 
     result = start_with({"LETTERS_ARTICLE_FEEDS": "file:///etc/passwd"})
 
@@ -372,7 +371,6 @@ def test_a_feed_that_is_not_an_http_address_stops_start_up_naming_the_variable()
 
 @pytest.mark.usefixtures("latest_migrations_afterwards")
 def test_the_migration_keeps_one_article_per_canonical_url():
-    from django.db.migrations.executor import MigrationExecutor
 
     before, after = [("letters", "0007_send_claims")], [("letters", "0008_publication_feeds")]
     executor = MigrationExecutor(connection)
