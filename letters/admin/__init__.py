@@ -5,12 +5,15 @@ actions.py      the queue's actions and the pages that ask for a reason, a time,
 letter_page.py  the letter page: edit form, diff, flags, history, shortcuts
 letter_views.py the letter page's views: decide (edit saved first), next/previous, undo
 letters.py      LetterAdmin (queue and letter page together)
-editions.py     editions of the letters page
+editions.py     editions of the letters page: the edition builder
+edition_exports.py  a published edition's print-ready text, HTML fragment and JSON
 inbound.py      every inbound email as it arrived
 replies.py      reply templates and replies
 articles.py     articles
 article_feeds.py  the publication's article feeds: last fetch, status, count
 campaigns.py    clusters of near-duplicates (campaigns) and other outlets' letters desks
+pages.py        the desk's own pages: the dashboard and the writer page
+charts.py       the dashboard's bar charts, drawn on the server as SVG
 """
 
 from django.contrib import admin

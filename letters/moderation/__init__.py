@@ -12,7 +12,8 @@ editing.py      the version to publish, notes
 editions.py     assemble an edition: create, add and remove letters, order, headlines
 publication.py  publish and schedule letters and editions, publish_due
 screening.py    suspect content (links, spam phrases) and the publisher's spam service
-erasure.py      a writer's data: export, erasure at their request, deleting a letter
+writer_data.py  what the desk holds about a writer, and its export
+erasure.py      erasing a writer at their request, deleting a letter with its trail kept
 campaigns.py    a campaign settled at once: keep one letter, reject the rest
 writers.py      a writer's addresses (merged by an editor) and letters
 """
