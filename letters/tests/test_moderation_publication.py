@@ -315,9 +315,10 @@ def edition_history(edition):
     ]
 
 
-def test_every_change_of_an_editions_status_is_recorded_with_who_did_it():
+def test_every_change_of_an_editions_status_is_recorded_with_who_did_it_and_when():
     edition = make_edition([make_approved_letter()])
     desk = editor()
+    started = timezone.now()
 
     moderation.schedule_edition(edition.pk, at=timezone.now() + SOON, actor=desk)
     moderation.unschedule_edition(edition.pk, actor=desk)
@@ -328,6 +329,7 @@ def test_every_change_of_an_editions_status_is_recorded_with_who_did_it():
         ("back to draft", EditionStatus.SCHEDULED, EditionStatus.DRAFT, str(desk)),
         ("published", EditionStatus.DRAFT, EditionStatus.PUBLISHED, str(desk)),
     ]
+    assert all(started <= event.created_at <= timezone.now() for event in edition.events.all())
 
 
 def test_repeating_an_editions_change_records_it_once():
