@@ -180,6 +180,51 @@ def forget(letter_ids):
         recluster(clusters)
 
 
+def _lock_letter(cursor, t, letter_id):
+    """The letter's body, email and created_at (aware), with its stored signature and writer
+    (None, None if it is not indexed yet), its row locked; None if the letter is gone."""
+    lock = " FOR UPDATE OF l" if connection.features.has_select_for_update else ""
+    cursor.execute(
+        f"SELECT l.body, l.email, l.created_at, s.minhash, s.writer FROM {t['letter']} l "
+        f"LEFT JOIN {t['signature']} s ON s.letter_id = l.id WHERE l.id = %s{lock}",
+        [letter_id],
+    )
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    body, email, created_at, old_blob, old_writer = row
+    created_at = Letter._meta.get_field("created_at").to_python(created_at)
+    if settings.USE_TZ and timezone.is_naive(created_at):
+        created_at = timezone.make_aware(created_at, timezone.UTC)
+    return body, email, created_at, old_blob, old_writer
+
+
+def _near_duplicates(found, values, hashes, writer):
+    """The `found` candidates similar enough to keep, closest first, each as (share, other id,
+    same writer, other's cluster)."""
+    shares = sh.decide_many(
+        sh.estimates(values, [row[1] for row in found]).tolist(),
+        hashes,
+        [row[2] for row in found],
+        settings.LETTERS_CAMPAIGN_THRESHOLD,
+    )
+    return sorted(
+        (
+            (share, other_id, other_writer == writer, cluster_id)
+            for (other_id, _, _, other_writer, cluster_id), share in zip(found, shares, strict=True)
+            if share is not None
+        ),
+        reverse=True,
+    )
+
+
+def _shared_cluster(matches):
+    """The cluster every match is already in, else None. The usual case of a campaign: the
+    letter joins it at once."""
+    clusters = {cluster for *_, cluster in matches}
+    return clusters.pop() if len(clusters) == 1 else None
+
+
 def index_letter(letter_id, *, now=None):
     """Add one letter to the index, or refresh it if its text changed: its signature and band
     keys, its near-duplicates in the window and its cluster. Idempotent: a letter indexed with
@@ -190,21 +235,12 @@ def index_letter(letter_id, *, now=None):
     index's lock, the candidates, the inserts (one statement on PostgreSQL), the cluster's
     count."""
     t = _tables()
-    lock = " FOR UPDATE OF l" if connection.features.has_select_for_update else ""
     with transaction.atomic(), connection.cursor() as cursor:
         # The letter's row first, then the index's lock: the order deletion takes them in.
-        cursor.execute(
-            f"SELECT l.body, l.email, l.created_at, s.minhash, s.writer FROM {t['letter']} l "
-            f"LEFT JOIN {t['signature']} s ON s.letter_id = l.id WHERE l.id = %s{lock}",
-            [letter_id],
-        )
-        row = cursor.fetchone()
+        row = _lock_letter(cursor, t, letter_id)
         if row is None:
             return None  # deleted meanwhile
         body, email, created_at, old_blob, old_writer = row
-        created_at = Letter._meta.get_field("created_at").to_python(created_at)
-        if settings.USE_TZ and timezone.is_naive(created_at):
-            created_at = timezone.make_aware(created_at, timezone.UTC)
         hashes = sh.shingle_hashes(body)
         values = sh.signature(hashes)
         keys = sh.band_keys(values)
@@ -215,25 +251,8 @@ def index_letter(letter_id, *, now=None):
         serialise()
         stale_cluster = _forget(letter_id) if old_blob is not None else None
         found = candidates(cursor, letter_id, keys, created_at)
-        shares = sh.decide_many(
-            sh.estimates(values, [row[1] for row in found]).tolist(),
-            hashes,
-            [row[2] for row in found],
-            settings.LETTERS_CAMPAIGN_THRESHOLD,
-        )
-        matches = sorted(
-            (
-                (share, other_id, other_writer == writer, cluster_id)
-                for (other_id, _, _, other_writer, cluster_id), share in zip(
-                    found, shares, strict=True
-                )
-                if share is not None
-            ),
-            reverse=True,
-        )
-        clusters = {cluster for *_, cluster in matches}
-        # The usual case of a campaign: every match is already in one cluster; join it now.
-        joined = clusters.pop() if len(clusters) == 1 else None
+        matches = _near_duplicates(found, values, hashes, writer)
+        joined = _shared_cluster(matches)
         kept = matches[:MAX_PAIRS]
         signature = [
             letter_id,

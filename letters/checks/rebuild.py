@@ -3,6 +3,8 @@ every letter of the window shingled and signed again, its band keys, pairs and c
 written anew in one transaction, by COPY on PostgreSQL. Indexing one letter at a time, as each
 arrives, is letters.checks.index."""
 
+from dataclasses import dataclass
+
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
@@ -113,6 +115,103 @@ def _pairs_from_keys(keys, times, sigs, hashes, threshold, span):
     return pairs
 
 
+@dataclass
+class _Signed:
+    """The window's letters in id order, one position per letter in every list (and one row
+    of `sigs`): what the index stores of each."""
+
+    ids: list
+    writers: list  # the address, lowercased
+    created: list
+    hashes: list  # the shingle hashes, one numpy array per letter
+    sigs: np.ndarray  # the MinHash signatures, (letters, NUM_PERM) uint32
+
+
+def _sign_window(since, chunk_size, progress):
+    """Read the letters created since `since` a chunk at a time and sign each: its shingle
+    hashes and MinHash signature."""
+    rows = (
+        Letter.objects.filter(created_at__gte=since)
+        .order_by("pk")
+        .values_list("pk", "body", "email", "created_at")
+    )
+    ids, writers, created, sigs, hashes = [], [], [], [], []
+    for pk, body, email, created_at in rows.iterator(chunk_size=chunk_size):
+        ids.append(pk)
+        writers.append(email.lower())
+        created.append(created_at)
+        hashes.append(sh.shingle_hashes(body))
+        sigs.append(sh.signature(hashes[-1]))
+        if progress and len(ids) % 10000 == 0:
+            progress(f"{len(ids)} letters signed")
+    sigs = np.array(sigs, dtype=np.uint32).reshape(-1, sh.NUM_PERM)
+    return _Signed(ids=ids, writers=writers, created=created, hashes=hashes, sigs=sigs)
+
+
+def _create_clusters(groups, writers, now):
+    """One cluster per group of positions (a list of at least two); returns the cluster's id
+    by position."""
+    clusters = Cluster.objects.bulk_create(
+        Cluster(size=len(part), writers=len({writers[i] for i in part}), updated_at=now)
+        for part in groups
+    )
+    cluster_of = {}
+    for cluster, part in zip(clusters, groups, strict=True):
+        for i in part:
+            cluster_of[i] = cluster.pk
+    return cluster_of
+
+
+def _copy_signatures(signed, cluster_of, now):
+    """Each letter's signature row, in its cluster if it has one (`cluster_of`: by position)."""
+    letters = zip(
+        signed.ids, signed.created, signed.writers, signed.sigs, signed.hashes, strict=True
+    )
+    _copy(
+        LetterSignature,
+        [
+            "letter_id",
+            "created_at",
+            "writer",
+            "minhash",
+            "hashes",
+            "shingles",
+            "cluster_id",
+            "indexed_at",
+        ],
+        (
+            (
+                pk,
+                created_at,
+                writer,
+                sig.tobytes(),
+                hashes.tobytes(),
+                hashes.size,
+                cluster_of.get(i),
+                now,
+            )
+            for i, (pk, created_at, writer, sig, hashes) in enumerate(letters)
+        ),
+    )
+
+
+def _copy_pairs(signed, pairs):
+    """Each pair (positions a, b, similarity) in both directions."""
+    ids, writers = signed.ids, signed.writers
+    _copy(
+        SimilarPair,
+        ["letter_id", "other_id", "jaccard", "same_writer"],
+        (
+            row
+            for a, b, share in pairs
+            for row in (
+                (ids[a], ids[b], share, writers[a] == writers[b]),
+                (ids[b], ids[a], share, writers[a] == writers[b]),
+            )
+        ),
+    )
+
+
 def rebuild(*, now=None, chunk_size=2000, progress=None):
     """Rebuild the whole index from the letters of the window (up to `now`): signatures, band
     keys, pairs and clusters. One transaction: workers indexing meanwhile wait for it.
@@ -120,75 +219,19 @@ def rebuild(*, now=None, chunk_size=2000, progress=None):
     now = now or timezone.now()
     span = window()
     threshold = settings.LETTERS_CAMPAIGN_THRESHOLD
-    rows = (
-        Letter.objects.filter(created_at__gte=now - span)
-        .order_by("pk")
-        .values_list("pk", "body", "email", "created_at")
+    signed = _sign_window(now - span, chunk_size, progress)
+    keys = sh.band_keys_of(signed.sigs)
+    times = [c.timestamp() for c in signed.created]
+    pairs = _pairs_from_keys(
+        keys, times, signed.sigs, signed.hashes, threshold, span.total_seconds()
     )
-    ids, writers, created, counts, sigs, hashes = [], [], [], [], [], []
-    for pk, body, email, created_at in rows.iterator(chunk_size=chunk_size):
-        ids.append(pk)
-        writers.append(email.lower())
-        created.append(created_at)
-        hashes.append(sh.shingle_hashes(body))
-        counts.append(hashes[-1].size)
-        sigs.append(sh.signature(hashes[-1]))
-        if progress and len(ids) % 10000 == 0:
-            progress(f"{len(ids)} letters signed")
-    sigs = np.array(sigs, dtype=np.uint32).reshape(-1, sh.NUM_PERM)
-    keys = sh.band_keys_of(sigs)
-    times = [c.timestamp() for c in created]
-    pairs = _pairs_from_keys(keys, times, sigs, hashes, threshold, span.total_seconds())
-    parts = components(range(len(ids)), [(a, b) for a, b, _ in pairs])
+    parts = components(range(len(signed.ids)), [(a, b) for a, b, _ in pairs])
+    groups = [part for part in parts if len(part) > 1]
     with transaction.atomic():
         serialise()
         _clear()
-        cluster_of = {}
-        groups = [part for part in parts if len(part) > 1]
-        clusters = Cluster.objects.bulk_create(
-            Cluster(size=len(part), writers=len({writers[i] for i in part}), updated_at=now)
-            for part in groups
-        )
-        for cluster, part in zip(clusters, groups, strict=True):
-            for i in part:
-                cluster_of[i] = cluster.pk
-        _copy(
-            LetterSignature,
-            [
-                "letter_id",
-                "created_at",
-                "writer",
-                "minhash",
-                "hashes",
-                "shingles",
-                "cluster_id",
-                "indexed_at",
-            ],
-            (
-                (
-                    ids[i],
-                    created[i],
-                    writers[i],
-                    sigs[i].tobytes(),
-                    hashes[i].tobytes(),
-                    counts[i],
-                    cluster_of.get(i),
-                    now,
-                )
-                for i in range(len(ids))
-            ),
-        )
-        _copy_bands(ids, created, keys)
-        _copy(
-            SimilarPair,
-            ["letter_id", "other_id", "jaccard", "same_writer"],
-            (
-                row
-                for a, b, share in pairs
-                for row in (
-                    (ids[a], ids[b], share, writers[a] == writers[b]),
-                    (ids[b], ids[a], share, writers[a] == writers[b]),
-                )
-            ),
-        )
-    return {"letters": len(ids), "pairs": len(pairs), "clusters": len(groups)}
+        cluster_of = _create_clusters(groups, signed.writers, now)
+        _copy_signatures(signed, cluster_of, now)
+        _copy_bands(signed.ids, signed.created, keys)
+        _copy_pairs(signed, pairs)
+    return {"letters": len(signed.ids), "pairs": len(pairs), "clusters": len(groups)}

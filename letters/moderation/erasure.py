@@ -229,6 +229,70 @@ def _keep_published(letter, *, actor, actor_label):
     return {"notes": notes, "replies": replies}
 
 
+def _erasure_policy(address, note, published):
+    """What becomes of the writer's published letters: `published`, else
+    LETTERS_ERASE_PUBLISHED. ValueError for another policy, or a `note` naming the address."""
+    if address in note.lower():
+        raise ValueError("The note is kept in the erasure log: leave the address out of it.")
+    policy = published or settings.LETTERS_ERASE_PUBLISHED
+    if policy not in (KEEP, WITHDRAW):
+        raise ValueError(f"Published letters are kept or withdrawn, not {policy!r}.")
+    return policy
+
+
+def _erase_mail_and_addresses(address, emails, acknowledgements, *, actor, actor_label, now):
+    """Empty the writer's stored mail (`emails`: ids), delete the acknowledgement-limit rows
+    and the records that merge the address with another. Returns counts."""
+    return {
+        "emails": _empty_emails(
+            InboundEmail.objects.filter(pk__in=emails),
+            actor=actor,
+            actor_label=actor_label,
+            reason=ERASED,
+            now=now,
+        ),
+        "acknowledgements": acknowledgements.delete()[0],
+        # The record that two addresses are one writer names both: it goes too.
+        "writer_merges": WriterMerge.objects.filter(
+            Q(address=address) | Q(merged_into=address)
+        ).delete()[0],
+    }
+
+
+def _erase_letters(letters, policy, *, actor, actor_label, now):
+    """Erase each of the writer's locked `letters`: a published one is kept as published
+    (policy "keep") or withdrawn and deleted; any other is deleted. Their mail is emptied
+    already. Returns counts."""
+    counts = dict.fromkeys(
+        ["letters_deleted", "letters_withdrawn", "letters_kept_published", "events_kept"], 0
+    )
+    counts.update(dict.fromkeys(["notes", "replies"], 0))
+    for letter in letters:
+        if letter.status == Status.PUBLISHED and policy == KEEP:
+            done = _keep_published(letter, actor=actor, actor_label=actor_label)
+            counts["letters_kept_published"] += 1
+            counts["events_kept"] += letter.events.count()
+        else:
+            if letter.status == Status.PUBLISHED:
+                letter, _ = withdraw(
+                    letter.pk, actor=actor, actor_label=actor_label, note=f"{ERASED}."
+                )
+                counts["letters_withdrawn"] += 1
+            done = _delete(
+                letter,
+                actor=actor,
+                actor_label=actor_label,
+                reason=ERASED,
+                now=now,
+                empty_mail=False,
+            )
+            counts["letters_deleted"] += 1
+            counts["events_kept"] += done.pop("events") + 1
+        for key, value in done.items():
+            counts[key] += value
+    return counts
+
+
 def erase_writer(address, *, actor=None, actor_label="", note="", published=None):
     """Erase everything the desk holds about the writer at `address`, per the policy above;
     `published` ("keep" or "withdraw") defaults to LETTERS_ERASE_PUBLISHED. Needs the "erase"
@@ -243,11 +307,7 @@ def erase_writer(address, *, actor=None, actor_label="", note="", published=None
     check(actor, "erase")
     address = writer_address(address)
     note = (note or "").strip()
-    if address in note.lower():
-        raise ValueError("The note is kept in the erasure log: leave the address out of it.")
-    policy = published or settings.LETTERS_ERASE_PUBLISHED
-    if policy not in (KEEP, WITHDRAW):
-        raise ValueError(f"Published letters are kept or withdrawn, not {policy!r}.")
+    policy = _erasure_policy(address, note, published)
     now = timezone.now()
     with transaction.atomic():
         letters = list(writers_letters(address).select_for_update().order_by("pk"))
@@ -259,45 +319,14 @@ def erase_writer(address, *, actor=None, actor_label="", note="", published=None
             earlier = earlier_erasures(address).first()
             if earlier is not None:
                 return earlier, False
-        counts = dict.fromkeys(
-            ["letters_deleted", "letters_withdrawn", "letters_kept_published", "events_kept"], 0
+        mail_counts = _erase_mail_and_addresses(
+            address, emails, acknowledgements, actor=actor, actor_label=actor_label, now=now
         )
-        counts.update(dict.fromkeys(["notes", "replies"], 0))
-        counts["emails"] = _empty_emails(
-            InboundEmail.objects.filter(pk__in=emails),
-            actor=actor,
-            actor_label=actor_label,
-            reason=ERASED,
-            now=now,
+        letter_counts = _erase_letters(
+            letters, policy, actor=actor, actor_label=actor_label, now=now
         )
-        counts["acknowledgements"] = acknowledgements.delete()[0]
-        # The record that two addresses are one writer names both: it goes too.
-        counts["writer_merges"] = WriterMerge.objects.filter(
-            Q(address=address) | Q(merged_into=address)
-        ).delete()[0]
-        for letter in letters:
-            if letter.status == Status.PUBLISHED and policy == KEEP:
-                done = _keep_published(letter, actor=actor, actor_label=actor_label)
-                counts["letters_kept_published"] += 1
-                counts["events_kept"] += letter.events.count()
-            else:
-                if letter.status == Status.PUBLISHED:
-                    letter, _ = withdraw(
-                        letter.pk, actor=actor, actor_label=actor_label, note=f"{ERASED}."
-                    )
-                    counts["letters_withdrawn"] += 1
-                done = _delete(
-                    letter,
-                    actor=actor,
-                    actor_label=actor_label,
-                    reason=ERASED,
-                    now=now,
-                    empty_mail=False,
-                )
-                counts["letters_deleted"] += 1
-                counts["events_kept"] += done.pop("events") + 1
-            for key, value in done.items():
-                counts[key] += value
+        # The letters' counts first, in the order the erasure log has always listed them.
+        counts = {**letter_counts, **mail_counts}
         erasure = WriterErasure.objects.create(
             address_hash=address_hash(address),
             actor=signed_in(actor),

@@ -114,6 +114,69 @@ def _grouped(rows, key):
     return groups
 
 
+def _letters_records(ids):
+    """The records kept with the letters `ids`, each kind grouped by letter id: five queries
+    for all the letters."""
+    return {
+        "events": _grouped(
+            LetterEvent.objects.filter(letter_id__in=ids).select_related("actor"), "letter_id"
+        ),
+        "notes": _grouped(
+            Note.objects.filter(letter_id__in=ids).select_related("author"), "letter_id"
+        ),
+        "replies": _grouped(Reply.objects.filter(letter_id__in=ids), "letter_id"),
+        "notices": _grouped(Notification.objects.filter(letter_id__in=ids), "letter_id"),
+        "entries": _grouped(
+            EditionLetter.objects.filter(letter_id__in=ids).select_related("edition"), "letter_id"
+        ),
+    }
+
+
+def _letter_document(letter, records):
+    """One letter as exported: its fields, its article, and its records (_letters_records)."""
+    return {
+        **_fields(letter),
+        "article": letter.article
+        and {
+            "id": letter.article_id,
+            "headline": letter.article.headline,
+            "url": settings.SITE_URL + letter.article.get_absolute_url(),
+        },
+        "editions": [
+            {
+                "date": entry.edition.date,
+                "title": entry.edition.title,
+                "status": entry.edition.status,
+                "headline": entry.headline,
+                "position": entry.position,
+                "is_lead": entry.is_lead,
+            }
+            for entry in records["entries"].get(letter.pk, [])
+        ],
+        "events": [_event(event) for event in records["events"].get(letter.pk, [])],
+        "notes": [
+            {"at": note.created_at, "by": str(note.author or "system"), "text": note.text}
+            for note in records["notes"].get(letter.pk, [])
+        ],
+        "replies": [
+            _fields(reply, exclude=("letter", "template", "created_by"))
+            for reply in records["replies"].get(letter.pk, [])
+        ],
+        "notices": [
+            _fields(notice, exclude=("letter",)) for notice in records["notices"].get(letter.pk, [])
+        ],
+    }
+
+
+def _email_document(email, events):
+    """One stored message as exported: its fields, its raw text unless purged, its events."""
+    return {
+        **_fields(email, exclude=("raw",)),
+        "raw": None if email.raw_purged_at else _raw_text(email.raw_bytes),
+        "events": [_event(event) for event in events],
+    }
+
+
 def export_writer(address, *, actor=None):
     """Everything the desk holds about the writer at `address`, as a dict ready for JSON
     (datetimes and UUIDs as objects: dump it with DjangoJSONEncoder). Reads only; safe to
@@ -121,16 +184,7 @@ def export_writer(address, *, actor=None):
     check(actor, "export")
     address = writer_address(address)
     letters = list(writers_letters(address).select_related("article").order_by("created_at", "id"))
-    ids = [letter.pk for letter in letters]
-    events = _grouped(
-        LetterEvent.objects.filter(letter_id__in=ids).select_related("actor"), "letter_id"
-    )
-    notes = _grouped(Note.objects.filter(letter_id__in=ids).select_related("author"), "letter_id")
-    replies = _grouped(Reply.objects.filter(letter_id__in=ids), "letter_id")
-    notices = _grouped(Notification.objects.filter(letter_id__in=ids), "letter_id")
-    entries = _grouped(
-        EditionLetter.objects.filter(letter_id__in=ids).select_related("edition"), "letter_id"
-    )
+    records = _letters_records([letter.pk for letter in letters])
     emails = list(writers_emails(address).order_by("received_at", "id"))
     email_events = _grouped(
         InboundEmailEvent.objects.filter(inbound_email__in=emails).select_related("actor"),
@@ -139,49 +193,8 @@ def export_writer(address, *, actor=None):
     return {
         "address": address,
         "exported_at": timezone.now(),
-        "letters": [
-            {
-                **_fields(letter),
-                "article": letter.article
-                and {
-                    "id": letter.article_id,
-                    "headline": letter.article.headline,
-                    "url": settings.SITE_URL + letter.article.get_absolute_url(),
-                },
-                "editions": [
-                    {
-                        "date": entry.edition.date,
-                        "title": entry.edition.title,
-                        "status": entry.edition.status,
-                        "headline": entry.headline,
-                        "position": entry.position,
-                        "is_lead": entry.is_lead,
-                    }
-                    for entry in entries.get(letter.pk, [])
-                ],
-                "events": [_event(event) for event in events.get(letter.pk, [])],
-                "notes": [
-                    {"at": note.created_at, "by": str(note.author or "system"), "text": note.text}
-                    for note in notes.get(letter.pk, [])
-                ],
-                "replies": [
-                    _fields(reply, exclude=("letter", "template", "created_by"))
-                    for reply in replies.get(letter.pk, [])
-                ],
-                "notices": [
-                    _fields(notice, exclude=("letter",)) for notice in notices.get(letter.pk, [])
-                ],
-            }
-            for letter in letters
-        ],
-        "emails": [
-            {
-                **_fields(email, exclude=("raw",)),
-                "raw": None if email.raw_purged_at else _raw_text(email.raw_bytes),
-                "events": [_event(event) for event in email_events.get(email.pk, [])],
-            }
-            for email in emails
-        ],
+        "letters": [_letter_document(letter, records) for letter in letters],
+        "emails": [_email_document(email, email_events.get(email.pk, [])) for email in emails],
         "acknowledgements": [
             {
                 "sent_on": ack.sent_on,
