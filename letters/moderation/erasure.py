@@ -1,9 +1,9 @@
-"""A writer's personal data: everything the desk holds about them (export_writer), erasing it at
-their request (erase_writer), and deleting one letter (delete_letter). Deleting and erasing
-leave an anonymised trace of what happened (who decided what, when) and nothing personal.
+"""Erasing a writer's personal data at their request (erase_writer) and deleting one letter
+(delete_letter). Both leave an anonymised trace of what happened (who decided what, when) and
+nothing personal. What the desk holds and its export are in writer_data.py.
 
 A writer is an email address, matched case-insensitively as the desk's writer history matches
-it (Letter.email__iexact). What they hold is: their letters; the mail that made or followed up
+it (Letter.email__iexact). What the desk holds is: their letters; the mail that made or followed up
 those letters, or came from the address; each letter's events, notes, replies and notices and
 its places in editions; the addresses kept for the daily acknowledgement limit.
 
@@ -47,7 +47,6 @@ from ..models import (
     LetterEvent,
     Status,
     WriterErasure,
-    WriterMerge,
 )
 from .decisions import withdraw
 from .rules import TransitionNotAllowed, check, lock, record, signed_in
@@ -58,6 +57,7 @@ from .writer_data import (
     writers_acknowledgements,
     writers_emails,
     writers_letters,
+    writers_merges,
 )
 
 ERASED = "erased at the writer's request"
@@ -253,9 +253,7 @@ def _erase_mail_and_addresses(address, emails, acknowledgements, *, actor, actor
         ),
         "acknowledgements": acknowledgements.delete()[0],
         # The record that two addresses are one writer names both: it goes too.
-        "writer_merges": WriterMerge.objects.filter(
-            Q(address=address) | Q(merged_into=address)
-        ).delete()[0],
+        "writer_merges": writers_merges(address).delete()[0],
     }
 
 

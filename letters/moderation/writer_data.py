@@ -19,6 +19,7 @@ from ..models import (
     Notification,
     Reply,
     WriterErasure,
+    WriterMerge,
 )
 from .rules import check
 
@@ -97,6 +98,12 @@ def _event(event):
         "to_status": getattr(event, "to_status", ""),
         "note": event.note,
     }
+
+
+def writers_merges(address):
+    """The records that merge the address with another (either way round), oldest first."""
+    merges = WriterMerge.objects.filter(Q(address=address) | Q(merged_into=address))
+    return merges.select_related("actor").order_by("created_at", "id")
 
 
 def _raw_text(raw):
@@ -204,11 +211,12 @@ def export_writer(address, *, actor=None):
             }
             for ack in writers_acknowledgements(address, emails)
         ],
+        "merges": [
+            {"address": merge.address, "merged_into": merge.merged_into, **_event(merge)}
+            for merge in writers_merges(address)
+        ],
         "erasures": [
             {"at": erasure.created_at, "counts": erasure.counts}
             for erasure in earlier_erasures(address)
         ],
     }
-
-
-# --- Deleting a letter, erasing a writer ----------------------------------------------------

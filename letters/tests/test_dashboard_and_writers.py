@@ -152,3 +152,18 @@ def test_erasing_a_writer_erases_the_record_of_their_merge():
     moderation.merge_writers("ann@old.example", "ann@new.example", actor=editor())
     moderation.erase_writer("ann@old.example", actor=editor())
     assert not WriterMerge.objects.exists()
+
+
+def test_the_export_of_either_address_holds_the_record_of_their_merge():
+    make_letter(email="ann@old.example")
+    user = editor()
+    moderation.merge_writers("ann@old.example", "ann@new.example", actor=user, note="same hand")
+
+    for address in ("ann@old.example", "Ann@New.example"):
+        [merge] = moderation.export_writer(address, actor=user)["merges"]
+        assert (merge["address"], merge["merged_into"], merge["by"], merge["note"]) == (
+            "ann@old.example",
+            "ann@new.example",
+            str(user),
+            "same hand",
+        )
