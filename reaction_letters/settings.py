@@ -546,8 +546,9 @@ if LETTERS_SPAM_CHECK and not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_]\w*)+", L
     )
 
 # --- Abuse: bot defence, rate limits, admin login throttling ------------------------------
-# The shared cache: rate-limit counters and used proof-of-work challenges. CACHE_URL=redis://...
-# in production, so every gunicorn worker and machine counts together. Without it, local
+# The shared cache: rate-limit counters, used proof-of-work challenges and used Mailgun webhook
+# tokens. CACHE_URL=redis://... in production, so every gunicorn worker and machine counts
+# together. Without it, local
 # memory: shared by the threads of one process (bin/run's runserver), not between processes.
 CACHE_URL = env_str("CACHE_URL").strip()
 if CACHE_URL:

@@ -3,11 +3,12 @@
 Anymail checks the provider's signature (Postal, MailerSend: over the whole message) and HTTP
 basic auth (LETTERS_WEBHOOK_SECRET): every provider but those two needs basic auth, Mailgun
 too, because its signature covers only a timestamp and a token, not the message. A Mailgun
-request with a timestamp older than LETTERS_WEBHOOK_MAX_AGE_SECONDS, or a token already used
-for a stored message, is a replay and refused. Answers: 200 once stored; 400 for a refused
-(unsigned, badly signed, replayed) request or a provider whose key is not configured, logged;
-429 with Retry-After past the per-address rate limit (LETTERS_RATE_LIMIT_WEBHOOK_IP) and 503
-when storage fails, so the provider retries (never 2xx, never 403, which stops retries).
+request with a timestamp older than LETTERS_WEBHOOK_MAX_AGE_SECONDS, or a token used (or being
+used that moment) for another message, is a replay and refused. Answers: 200 once stored; 400
+for a refused (unsigned, badly signed, replayed) request or a provider whose key is not
+configured, logged; 429 with Retry-After past the per-address rate limit
+(LETTERS_RATE_LIMIT_WEBHOOK_IP) and 503 when storage fails, so the provider retries (never 2xx,
+never 403, which stops retries).
 """
 
 import base64
@@ -15,6 +16,7 @@ import functools
 import hashlib
 import json
 import logging
+import secrets
 import time
 
 from anymail.exceptions import AnymailConfigurationError, AnymailWebhookValidationFailure
@@ -133,32 +135,91 @@ class StoreInboundMixin:
 
 class RefuseMailgunReplays:
     """Mailgun signs a timestamp and a token, not the message: a signed request could be sent
-    again with another message. Basic auth is required too; a stale timestamp is refused; once
-    a token's message is stored, the token is remembered (in the shared cache) with a digest of
-    its request, and the token is refused with any other request. The same request again (the
-    provider delivering twice) is stored once, as any duplicate is."""
+    again with another message. Basic auth is required too; a stale timestamp is refused; and
+    before its message is stored, the request claims its token in the shared cache with a
+    digest of itself. The token is refused with any other request, even one racing the first;
+    the same request again (the provider delivering twice) goes on and is stored once, as any
+    duplicate is. A token is remembered only with a stored message: a claim whose message was
+    not stored (503, so the provider retries) is let go."""
 
     warn_if_no_basic_auth = True
 
     def parse_events(self, request):
-        timestamp, self.token = _mailgun_signature(request)
+        timestamp, token = _mailgun_signature(request)
         max_age = settings.LETTERS_WEBHOOK_MAX_AGE_SECONDS
         if abs(time.time() - timestamp) > max_age:
             raise AnymailWebhookValidationFailure(
                 f"Mailgun webhook timestamp more than {max_age} seconds away"
             )
-        seen = cache.get(_token_key(self.token))
-        if seen is not None and seen != _digest(request):
-            raise AnymailWebhookValidationFailure("Mailgun webhook token used for another message")
+        self.token, self.digest = token, _digest(request)
+        self.claim = _claim_token(token, self.digest)
         return super().parse_events(request)
 
     def post(self, request, *args, **kwargs):
-        self.token = None
-        response = super().post(request, *args, **kwargs)
-        if response.status_code == 200 and self.token:
-            timeout = 2 * settings.LETTERS_WEBHOOK_MAX_AGE_SECONDS
-            cache.set(_token_key(self.token), _digest(request), timeout=timeout)
-        return response
+        self.token = self.claim = None
+        stored = False
+        try:
+            response = super().post(request, *args, **kwargs)
+            stored = response.status_code == 200
+            return response
+        finally:
+            if stored and self.token:
+                _remember_token(self.token, self.digest)
+            elif self.claim:
+                _release_token(self.token, self.claim)
+
+
+def _claim_token(token, digest):
+    """Claims a Mailgun token for the request whose digest this is, before its message is
+    stored. Returns the claim (to let go of if the message is not stored), or None when the
+    same request holds the token already (delivered again: it goes on, stored once); raises
+    AnymailWebhookValidationFailure when another request holds it. cache.add is atomic (SET NX
+    in Redis, a lock in LocMem), so of two requests racing with one token only one claims it.
+    """
+    key = _token_key(token)
+    # "digest:nonce" while the message is being stored, the bare digest once it is: either way
+    # the digest comes first, and a claim is told from a stored message's memory.
+    claim = f"{digest}:{secrets.token_hex(8)}"
+    # A claim can be let go between our add and our get (its message not stored): then the
+    # token is free again, and one more add settles it.
+    for _ in range(2):
+        if cache.add(key, claim, timeout=_token_timeout()):
+            return claim
+        held = cache.get(key)
+        if held is not None:
+            if held.partition(":")[0] != digest:
+                raise AnymailWebhookValidationFailure(
+                    "Mailgun webhook token used for another message"
+                )
+            return None
+    raise StorageUnavailable("Mailgun webhook token claimed and let go twice meanwhile")
+
+
+def _remember_token(token, digest):
+    """Remembers a token whose message is stored, with no claim in it: a claim of the same
+    request whose storing failed then finds nothing of its own to let go of."""
+    cache.set(_token_key(token), digest, timeout=_token_timeout())
+
+
+def _release_token(token, claim):
+    """Lets go of this request's claim on a token, so the provider's retry goes through; only
+    if the cache still holds this very claim, not the memory of its message stored by the same
+    request delivered again. Get then delete is not atomic, but before a claim expires nothing
+    replaces it except that memory, which is written with no claim to match."""
+    key = _token_key(token)
+    try:
+        if cache.get(key) == claim:
+            cache.delete(key)
+    except Exception:
+        # The answer (a 503, or the error being raised) matters more than the claim, which
+        # expires on its own.
+        log.warning("Could not let go of a Mailgun webhook token's claim", exc_info=True)
+
+
+def _token_timeout():
+    # A request is accepted up to LETTERS_WEBHOOK_MAX_AGE_SECONDS either side of its
+    # timestamp, so its token must be remembered for twice that from now.
+    return 2 * settings.LETTERS_WEBHOOK_MAX_AGE_SECONDS
 
 
 def _mailgun_signature(request):

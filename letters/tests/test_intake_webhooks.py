@@ -166,6 +166,62 @@ def test_a_mailgun_retry_after_a_storage_failure_is_not_a_replay(client):
     assert InboundEmail.objects.count() == 1
 
 
+def race_mailgun(client, first, second, first_fails=False):
+    """Posts the Mailgun fields `first`, and `second` while the first is inside storing (its
+    receive_email paused); then the first stores, or fails to (503). Returns both statuses."""
+    answers = []
+
+    def store_after_the_second(raw, **kwargs):
+        if not answers:
+            answers.append(None)  # the second's own storing, if it gets that far, goes through
+            answers[0] = client.post("/inbound/mailgun/inbound_mime/", second, **basic())
+            if first_fails:
+                raise StorageUnavailable("database unavailable")
+        return receive_email(raw, **kwargs)
+
+    with mock.patch.object(webhooks, "receive_email", side_effect=store_after_the_second):
+        response = client.post("/inbound/mailgun/inbound_mime/", first, **basic())
+    return response.status_code, answers[0].status_code
+
+
+@override_settings(ANYMAIL=ANYMAIL)
+def test_a_mailgun_token_racing_with_another_message_is_refused_while_the_first_stores(client):
+    token = secrets.token_hex(25)
+    first = mailgun_fields(eml("plain.eml"), token=token)
+    second = mailgun_fields(make_message(), token=token)
+    assert race_mailgun(client, first, second) == (200, 400)
+    assert InboundEmail.objects.get().raw_bytes == eml("plain.eml")
+
+
+@override_settings(ANYMAIL=ANYMAIL)
+def test_the_same_mailgun_request_racing_itself_is_stored_once_not_refused(client):
+    fields = mailgun_fields(eml("plain.eml"))
+    assert race_mailgun(client, fields, fields) == (200, 200)
+    assert InboundEmail.objects.get().deliveries == 2
+
+
+@override_settings(ANYMAIL=ANYMAIL)
+def test_a_storage_failure_lets_go_of_the_mailgun_token_so_any_retry_goes_through(client):
+    token = secrets.token_hex(25)
+    with mock.patch.object(webhooks, "receive_email", side_effect=StorageUnavailable("down")):
+        assert post_mailgun(client, eml("plain.eml"), token=token).status_code == 503
+    # A token is remembered only with a stored message: had the failed request kept its claim,
+    # a retry not byte for byte the same would be refused as a replay.
+    assert post_mailgun(client, make_message(), token=token).status_code == 200
+    assert InboundEmail.objects.get().raw_bytes == make_message()
+
+
+@override_settings(ANYMAIL=ANYMAIL)
+def test_a_mailgun_token_stays_used_when_only_a_second_delivery_of_its_request_was_stored(
+    client,
+):
+    token = secrets.token_hex(25)
+    fields = mailgun_fields(eml("plain.eml"), token=token)
+    assert race_mailgun(client, fields, fields, first_fails=True) == (503, 200)
+    assert post_mailgun(client, make_message(), token=token).status_code == 400
+    assert InboundEmail.objects.get().raw_bytes == eml("plain.eml")
+
+
 @override_settings(ANYMAIL={"WEBHOOK_SECRET": [SECRET]})
 def test_a_provider_whose_key_is_not_configured_answers_400_not_500(client):
     response = post_mailgun(client, eml("plain.eml"))

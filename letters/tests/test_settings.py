@@ -104,6 +104,25 @@ def test_check_deploy_warns_when_rate_limits_are_counted_per_process():
     assert "Set CACHE_URL=redis://" in result.stderr + result.stdout
 
 
+def test_check_deploy_warns_when_mailgun_tokens_are_remembered_per_process():
+    # Even with rate limits and the challenge off, the Mailgun webhook's replay memory needs
+    # a cache every worker shares.
+    result = start_with(
+        {
+            "DEBUG": "0",
+            "SECRET_KEY": "a-long-random-production-secret-key-" + "q8Zr" * 12,
+            "LETTERS_RATE_LIMITS": "off",
+            "LETTERS_BOT_CHALLENGE": "off",
+            "LETTERS_MAILGUN_WEBHOOK_SIGNING_KEY": "key-mailgun-signing",
+        },
+        "manage.py",
+        "check",
+        "--deploy",
+    )
+    assert "letters.W001" in result.stderr + result.stdout
+    assert "Mailgun webhook's used tokens" in result.stderr + result.stdout
+
+
 def test_rates_read_as_count_per_period():
     result = start_with(
         {"LETTERS_RATE_LIMIT_FORM_IP": "30/h", "LETTERS_RATE_LIMIT_FORM_EMAIL": "5 / 10m"},
