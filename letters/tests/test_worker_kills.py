@@ -23,6 +23,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.conf import settings
 
+from letters import jobs
 from letters.intake.store import receive_email
 from letters.models import InboundEmail, InboundStatus, Letter, Status, WayIn
 
@@ -65,13 +66,16 @@ class Workers:
             timeout=60,
         )
 
-    def start(self, env, *, with_beat=False):
+    def start(self, env, *, with_beat=False, pool="solo"):
+        """pool="solo": the task runs in the worker's own process, so SIGKILL stops it mid-task.
+        pool="prefork": one child process, which the hard time limit kills, as in production."""
         n = len(self.started) + 1
         log = (self.tmp_path / f"worker-{n}.log").open("w")
         args = [
             *CELERY,
             "worker",
-            "--pool=solo",  # the task runs in this very process: SIGKILL stops it mid-task
+            f"--pool={pool}",
+            "--concurrency=1",
             "--without-heartbeat",
             "--without-mingle",
             "--without-gossip",
@@ -257,3 +261,51 @@ def test_a_worker_killed_mid_processing_leaves_the_email_to_the_next_which_makes
     assert not letter.suspect
     (acknowledgement,) = mail_dir.iterdir()
     assert "To: ann@example.org" in acknowledgement.read_text()
+
+
+def test_a_message_whose_processing_the_hard_time_limit_keeps_killing_ends_failed_and_blocks_none(
+    workers, monkeypatch
+):
+    """A poison message, for real: its processing ignores the soft time limit, the pool's hard
+    time limit kills the child each time, the sweeper hands it out again; after
+    LETTERS_INBOUND_MAX_ATTEMPTS it ends failed with the reason, and the mail behind it is
+    processed meanwhile."""
+    # Celery writes the sender's time limits into each message (the worker obeys those): this
+    # process sends as the worker and beat, started with the short limits, do.
+    processing = jobs.task(jobs.PROCESS_INBOUND_EMAIL)
+    monkeypatch.setattr(processing, "time_limit", 3)
+    monkeypatch.setattr(processing, "soft_time_limit", 1)
+    poison, _ = receive_email(
+        make_message(sender="poison@example.org", message_id="<poison@example.org>"),
+        way_in=WayIn.PIPE,
+    )
+    workers.start(
+        {
+            "CELERY_TASK_TIME_LIMIT": "3",
+            "CELERY_TASK_SOFT_TIME_LIMIT": "1",
+            "LETTERS_SPAM_CHECK": "letters.tests.stalls.never_answers_nor_stops",
+            "LETTERS_INBOUND_CLAIM_SECONDS": "4",
+            "LETTERS_INBOUND_MAX_ATTEMPTS": "2",
+            "LETTERS_SWEEP_INTERVAL_SECONDS": "1",
+        },
+        with_beat=True,
+        pool="prefork",
+    )
+    plain, _ = receive_email(make_message(), way_in=WayIn.PIPE)
+
+    wait_until(
+        lambda: InboundEmail.objects.filter(pk=plain.pk, status=InboundStatus.ACCEPTED).exists(),
+        "the plain message processed while the poison one was stuck",
+    )
+    wait_until(
+        lambda: InboundEmail.objects.filter(pk=poison.pk, status=InboundStatus.FAILED).exists(),
+        "the poison message failed after its attempts",
+        timeout=90,
+    )
+    time.sleep(3)  # three more sweeps: a failed message is not handed out again
+
+    poison.refresh_from_db()
+    assert poison.attempts == 2
+    assert "did not finish in 2 attempts" in poison.reason
+    assert poison.letter is None and poison.raw_bytes  # kept raw, for an editor to see
+    assert Letter.objects.get().email == "ann@example.org"
