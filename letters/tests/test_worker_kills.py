@@ -275,6 +275,7 @@ def test_a_message_whose_processing_the_hard_time_limit_keeps_killing_ends_faile
     processing = jobs.task(jobs.PROCESS_INBOUND_EMAIL)
     monkeypatch.setattr(processing, "time_limit", 3)
     monkeypatch.setattr(processing, "soft_time_limit", 1)
+    monkeypatch.setattr(processing, "_exec_options", None)  # Celery's cache of the above
     poison, _ = receive_email(
         make_message(sender="poison@example.org", message_id="<poison@example.org>"),
         way_in=WayIn.PIPE,
