@@ -2,6 +2,8 @@
 
 import io
 import os
+import resource
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -186,6 +188,20 @@ def test_the_fast_pipe_loads_no_django_database_driver_or_broker_when_it_relays(
     assert "letters.intake" in imported  # the pipe itself runs as __main__
     heavy = {"django", "psycopg", "sqlite3", "redis", "kombu", "celery"}
     assert not {name.split(".")[0] for name in imported} & heavy
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_fast_pipe_costs_under_150_ms_of_cpu_a_message_as_a_whole_process(listener):
+    costs = []
+    for n in range(5):
+        raw = eml("plain.eml").replace(b"<", f"<cpu{n}.".encode(), 1)  # a new Message-ID each
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        result = run_fast_pipe(raw, *ENVELOPE, relay=f"127.0.0.1:{listener}")
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        assert result.returncode == 0, result.stdout + result.stderr
+        costs.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    assert statistics.median(costs) < 0.150, costs
+    assert InboundEmail.objects.count() == 5
 
 
 @pytest.mark.django_db(transaction=True)
