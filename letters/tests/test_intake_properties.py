@@ -15,13 +15,15 @@ bound is asserted by the tests themselves rather than hypothesis's deadline, whi
 count the database work.
 """
 
+import re
 import time
 
 import pytest
 from django.db import transaction
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from letters.intake.decoding import address_matches
 from letters.intake.parse import ParseError, parse_email
 from letters.intake.process import process_inbound_email
 from letters.intake.store import receive_email
@@ -207,6 +209,24 @@ def test_any_message_is_stored_raw_and_ends_in_a_final_state_without_raising(
         assert row.status == InboundStatus.ACCEPTED or row.reason
         assert seconds < PROCESS_SECONDS, f"{seconds:.2f} s to process"
         transaction.set_rollback(True)
+
+
+# The address pattern as it was before its search was made linear.
+PLAIN_ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+ADDRESSY = st.lists(
+    st.sampled_from(["a", "b1", "_é", ".", "+", "'", "-", "@", " ", ",", "<", ">", "a@b.c", "x.y"]),
+    max_size=20,
+).map("".join)
+
+
+@settings(max_examples=500, derandomize=True, database=None, deadline=None)
+@given(text=ADDRESSY)
+@example("a@b.c+d@e.f")  # the second starts where the first ended, inside a run
+def test_the_linear_address_search_finds_what_the_plain_pattern_finds(text):
+    found = [m.span() for m in address_matches(text)]
+    assert found == [m.span() for m in PLAIN_ADDRESS.finditer(text)]
 
 
 def test_the_generated_mail_is_as_malformed_as_it_claims():
