@@ -49,7 +49,7 @@ from .decoding import (
 )
 from .hygiene import auto_reason, suspect_reasons
 from .identify import message_ids
-from .plain_text import CONTROL, find_urls, html_to_text, strip_quotes, tidy
+from .plain_text import CONTROL, MAX_HTML_CHARS, find_urls, html_to_text, strip_quotes, tidy
 from .signoff import extract_signoff
 
 __all__ = ["Attachment", "ParseError", "ParsedEmail", "decode_bytes", "parse_email"]
@@ -206,9 +206,9 @@ def _charset(part: Message) -> str | None:
     return cs if isinstance(cs, str) else None
 
 
-def _part_text(part: Message) -> str:
-    data = _payload_bytes(part)[: 4 * MAX_TEXT_CHARS]  # UTF-8 takes at most 4 bytes a character
-    text = decode_bytes(data, _charset(part))[:MAX_TEXT_CHARS]
+def _part_text(part: Message, limit: int = MAX_TEXT_CHARS) -> str:
+    data = _payload_bytes(part)[: 4 * limit]  # UTF-8 takes at most 4 bytes a character
+    text = decode_bytes(data, _charset(part))[:limit]
     try:
         fmt = (part.get_param("format") or "").lower()
         delsp = (part.get_param("delsp") or "").lower() == "yes"
@@ -302,18 +302,27 @@ def _read(raw: bytes, *, max_bytes: int, max_depth: int) -> Message:
 
 def _body_text(leaves: list[_Leaf]) -> tuple[str, list[str]]:
     """The letter's text, and the links of its HTML: the plain parts, else the HTML parts
-    turned into text; those of an attached message only if the message itself has none."""
+    turned into text; those of an attached message only if the message itself has none.
+    Parts are read until MAX_TEXT_CHARS of text, and MAX_HTML_CHARS of HTML in all."""
+    html_left = MAX_HTML_CHARS
     for inside in (False, True):
         texts = [lf for lf in leaves if not lf.is_attachment and lf.inside_message == inside]
-        plain = [t for t in (_part_text(lf.part) for lf in texts if lf.ctype == "text/plain")]
-        plain = [t for t in plain if t.strip()]
+        plain, length = [], 0  # length: of the plain parts joined by blank lines
+        for lf in texts:
+            if lf.ctype == "text/plain" and length < MAX_TEXT_CHARS:
+                text = _part_text(lf.part)
+                if text.strip():
+                    length += len(text) + 2 * bool(plain)
+                    plain.append(text)
         if plain:
             return "\n\n".join(plain)[:MAX_TEXT_CHARS], []
         converted, hrefs = [], []
         for lf in texts:
-            if lf.ctype != "text/html":
+            if lf.ctype != "text/html" or html_left <= 0:
                 continue
-            text, links = html_to_text(_part_text(lf.part))
+            markup = _part_text(lf.part, limit=html_left)
+            html_left -= len(markup)
+            text, links = html_to_text(markup)
             if text.strip():
                 converted.append(text)
                 hrefs.extend(links)

@@ -167,11 +167,15 @@ class _HTMLToText(HTMLParser):
 
 # nh3 (Rust, so a task's time limit cannot stop it) takes time that grows with the square of
 # the nesting depth, and the text walk after it about a second a megabyte. So HTML is cut to
-# MAX_HTML_CHARS (a letter's HTML is a few thousand), and HTML nested deeper than
-# MAX_HTML_DEPTH (no letter is) has its tags dropped before nh3 sees it: the words are kept.
+# MAX_HTML_CHARS, for a whole message (parse shares it among the message's HTML parts; a
+# letter's HTML is a few thousand; the raw message keeps the rest), and HTML nested deeper
+# than MAX_HTML_DEPTH (no letter is) has its tags dropped before nh3 sees it: the words are
+# kept.
 MAX_HTML_CHARS = 300_000
 MAX_HTML_DEPTH = 100
-_TAG = re.compile(r"<(/?)([a-zA-Z][^\s/<>]*)[^<>]*>")
+# Possessive (*+): a "<" that no ">" closes fails at once. Backtracking, the name and the
+# attributes traded characters, the square of the run's length ("<a" + 300 KB: minutes).
+_TAG = re.compile(r"<(/?)([a-zA-Z][^\s/<>]*+)[^<>]*+>")
 _UNNESTED = frozenset(
     "area base br col embed hr img input link meta param source track wbr p li td th tr "
     "option dt dd".split()

@@ -18,7 +18,7 @@ from letters.intake import attachments
 from letters.intake.decoding import MAX_ADDRESS_CHARS, address_matches, addresses
 from letters.intake.match import strip_subject_prefixes
 from letters.intake.parse import ParseError, parse_email
-from letters.intake.plain_text import html_to_text, strip_quotes
+from letters.intake.plain_text import MAX_HTML_CHARS, html_to_text, strip_quotes
 from letters.intake.signoff import extract_signoff
 
 SECOND = 1.0
@@ -37,6 +37,14 @@ def message(
         + f"Content-Type: {content_type}; charset=utf-8\r\n\r\n".encode()
         + body
     )
+
+
+def multipart(parts):
+    body = b"".join(
+        b"--b\r\nContent-Type: " + ctype + b"; charset=utf-8\r\n\r\n" + data + b"\r\n"
+        for ctype, data in parts
+    )
+    return message(body + b"--b--\r\n", content_type='multipart/mixed; boundary="b"')
 
 
 def header(name, value):
@@ -75,6 +83,7 @@ def parse_email_to_the_desk(raw):
     return parse_email(raw, own_addresses=["letters@reaction.life"])
 
 
+ORDINARY_HTML = b"<p>Dear Editor, the trains to Hexham are <b>late</b> again.</p>\n"
 SIGNED = "Dear Editor, the trains are late.\n\nAnn Smith\n"
 
 PAYLOADS = {
@@ -109,6 +118,15 @@ PAYLOADS = {
     "a 100 KB From of 'a.'": lambda: message("Dear Editor", sender=b"a." * 50_000),
     "a 100 KB X-Loop without an @": lambda: message(
         "Dear Editor", headers=header("X-Loop", "a" * 100_000)
+    ),
+    # A tag that no ">" closes: its name and its attributes traded characters, the square of
+    # its length (300 KB, the HTML cap: minutes).
+    "a tag of 300 KB that never closes": lambda: message(
+        "<a" + "b" * 300_000, content_type="text/html"
+    ),
+    # The HTML cap was a part's: 99 parts at the cap were each converted (6.7 s).
+    "99 HTML parts of 300 KB": lambda: multipart(
+        [(b"text/html", ORDINARY_HTML * (300_000 // len(ORDINARY_HTML)))] * 99
     ),
 }
 
@@ -165,6 +183,23 @@ def test_quotes_under_each_attribution_are_still_removed():
 def test_html_nested_too_deep_keeps_its_words_and_drops_its_scripts():
     text, _ = html_to_text("<div>" * 5_000 + "Dear Editor<script>alert(1)</script> the trains")
     assert " ".join(text.split()) == "Dear Editor the trains"
+
+
+def test_a_tag_that_never_closes_is_read_in_linear_time():
+    (text, _), seconds = timed(html_to_text, "<a" + "b" * 300_000 + " Dear Editor")
+    assert seconds < 0.1
+    assert text == ""  # all of it is inside the tag
+
+
+def test_the_html_cap_is_shared_by_all_the_parts_of_a_message():
+    filler = b"<span></span>" * 9_000
+    raw = multipart(
+        [(b"text/html", filler + b"<p>%s</p>" % word) for word in (b"first", b"second", b"third")]
+    )
+    body = parse_email(raw).body
+    assert "first" in body and "second" in body
+    assert "third" not in body  # past MAX_HTML_CHARS: kept in the raw message only
+    assert 2 * len(filler) < MAX_HTML_CHARS < 3 * len(filler)
 
 
 def test_a_document_that_inflates_past_the_cap_is_refused_in_little_time_and_memory():
