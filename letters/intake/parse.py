@@ -55,9 +55,13 @@ from .signoff import extract_signoff
 __all__ = ["Attachment", "ParseError", "ParsedEmail", "decode_bytes", "parse_email"]
 
 MB = 1024 * 1024
-# The most text read from one part, and kept as the letter's text: no letter is a megabyte
-# long, and every step after this one is linear in it (the raw message keeps everything).
-MAX_TEXT_CHARS = 1_000_000
+# The most text read from one part, and kept as the letter's text: a letter is a few thousand
+# words, and every step after this one is linear in it, about a second a million characters
+# of short lines (the raw message keeps everything).
+MAX_TEXT_CHARS = 300_000
+# Zipped documents (.docx, .odt) opened for a letter sent as one: each may take a fifth of a
+# second at the inflated-size cap (attachments.py).
+MAX_DOCUMENTS = 1
 
 
 # ---------------------------------------------------------------------------
@@ -352,11 +356,17 @@ def _attachments(leaves: list[_Leaf]) -> list[tuple[Attachment, bytes, str | Non
 
 
 def _text_from_attachments(attachments, max_attachment_bytes: int) -> str:
-    """The text of the first document attachment that has some (marked text_extracted)."""
+    """The text of the first document attachment that has some (marked text_extracted); of
+    the zipped ones, only the first MAX_DOCUMENTS are opened."""
+    documents = 0
     for attachment, data, charset in attachments:
         kind = attachment_kind(attachment.filename, attachment.content_type)
         if kind is None or attachment.size > max_attachment_bytes:
             continue
+        if kind != "txt":
+            documents += 1
+            if documents > MAX_DOCUMENTS:
+                continue
         text = attachment_text(kind, data, charset)[:MAX_TEXT_CHARS]
         if text.strip():
             attachment.text_extracted = True

@@ -17,12 +17,14 @@ import pytest
 from letters.intake import attachments
 from letters.intake.decoding import MAX_ADDRESS_CHARS, address_matches, addresses
 from letters.intake.match import strip_subject_prefixes
-from letters.intake.parse import ParseError, parse_email
+from letters.intake.parse import MAX_TEXT_CHARS, ParseError, parse_email
 from letters.intake.plain_text import MAX_HTML_CHARS, html_to_text, strip_quotes
 from letters.intake.signoff import extract_signoff
 
 SECOND = 1.0
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 
 
 def message(
@@ -58,15 +60,33 @@ def document(xml, *, name="word/document.xml"):
     return buffer.getvalue()
 
 
-def with_docx(data):
-    return (
-        b"From: Ann Reader <ann@example.org>\r\nTo: letters@reaction.life\r\nSubject: Doc\r\n"
-        b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
-        b"--b\r\nContent-Type: text/plain\r\n\r\n\r\n--b\r\n"
-        b"Content-Type: application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-        b'\r\nContent-Disposition: attachment; filename="letter.docx"\r\n'
-        b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(data) + b"--b--\r\n"
+def with_docx(*documents, kind=b"docx"):
+    attached = (
+        b"application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n"
+        b'Content-Disposition: attachment; filename="letter.' + kind + b'"'
     )
+    return multipart(
+        [(b"text/plain", b"")] + [(attached, base64.encodebytes(data)) for data in documents]
+    )
+
+
+def at_the_cap(paragraph):
+    """A Word document's XML as large as the cap lets through: `paragraph` again and again."""
+    head = f'<w:document xmlns:w="{W}"><w:body>'
+    tail = "</w:body></w:document>"
+    return (
+        head + paragraph * ((attachments._MAX_XML - len(head) - len(tail)) // len(paragraph)) + tail
+    )
+
+
+def understated(archive, size):
+    """The zip with its one member's inflated size declared as `size`: in its local header
+    (the zip starts with it) and in its central directory entry."""
+    data = bytearray(archive)
+    data[22:26] = size.to_bytes(4, "little")
+    central = data.rindex(b"PK\x01\x02")
+    data[central + 24 : central + 28] = size.to_bytes(4, "little")
+    return bytes(data)
 
 
 def timed(work, *args):
@@ -124,6 +144,26 @@ PAYLOADS = {
     "a tag of 300 KB that never closes": lambda: message(
         "<a" + "b" * 300_000, content_type="text/html"
     ),
+    # Documents at the cap on their inflated XML: a million tiny elements once took 1.0-1.5 s
+    # (8 MB), and every document of a message was opened until one had text (98: minutes).
+    "a .docx of one-letter paragraphs at the cap": lambda: with_docx(
+        document(at_the_cap("<w:p><w:r><w:t>&gt; a</w:t></w:r></w:p>"))
+    ),
+    "a .docx of empty paragraphs at the cap": lambda: with_docx(document(at_the_cap("<w:p/>"))),
+    "98 .docx of empty paragraphs at the cap": lambda: with_docx(
+        *[document(at_the_cap("<w:p/>"))] * 98
+    ),
+    "an .odt of one-letter paragraphs at the cap": lambda: with_docx(
+        document(
+            f'<office:document-content xmlns:office="{OFFICE}" xmlns:text="{TEXT}">'
+            + "<text:p>a</text:p>" * (attachments._MAX_XML // 20)
+            + "</office:document-content>",
+            name="content.xml",
+        ),
+        kind=b"odt",
+    ),
+    # Quote lines: each is a step of the quote stripping (a million characters once: 0.6 s).
+    "a million '>' lines": lambda: message("Dear Editor\n" + ">\n" * 1_000_000),
     # The HTML cap was a part's: 99 parts at the cap were each converted (6.7 s).
     "99 HTML parts of 300 KB": lambda: multipart(
         [(b"text/html", ORDINARY_HTML * (300_000 // len(ORDINARY_HTML)))] * 99
@@ -212,6 +252,37 @@ def test_a_document_that_inflates_past_the_cap_is_refused_in_little_time_and_mem
     assert text == ""
     assert seconds < SECOND
     assert peak < attachments._MAX_XML
+
+
+@pytest.mark.parametrize("declared", [1_000, attachments._MAX_XML])
+def test_a_document_whose_zip_understates_its_size_is_read_no_further_than_the_cap(declared):
+    """zipfile reads a member no further than the size its central directory declares (then
+    fails its CRC check), and that size is refused past the cap before any reading."""
+    bomb = understated(document(b"<w:document>" + b" " * 50_000_000 + b"</w:document>"), declared)
+    assert zipfile.ZipFile(io.BytesIO(bomb)).getinfo("word/document.xml").file_size == declared
+    tracemalloc.start()
+    text, seconds = timed(attachments.docx_text, bomb)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert text == ""
+    assert seconds < 0.1
+    assert peak < 2 * attachments._MAX_XML  # the cap, not the 50 MB it inflates to
+
+
+def test_only_the_first_zipped_document_of_a_message_is_opened():
+    empty = document(f'<w:document xmlns:w="{W}"><w:body><w:p/></w:body></w:document>')
+    letter = document(
+        f'<w:document xmlns:w="{W}"><w:body><w:p><w:t>Dear Editor</w:t></w:p></w:body></w:document>'
+    )
+    assert parse_email(with_docx(letter, empty)).body == "Dear Editor"
+    with pytest.raises(ParseError, match="no letter text"):
+        parse_email(with_docx(empty, letter))
+
+
+def test_a_letter_is_cut_to_the_text_cap():
+    body = parse_email(message("Dear Editor, " + "the trains are late. " * 50_000)).body
+    assert body.startswith("Dear Editor, the trains")
+    assert len(body) <= MAX_TEXT_CHARS < 50_000 * len("the trains are late. ")
 
 
 def test_a_word_document_nested_too_deep_gives_no_text_rather_than_a_long_walk():
