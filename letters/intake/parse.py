@@ -39,6 +39,7 @@ from email.policy import compat32
 
 from .attachments import attachment_kind, attachment_text
 from .decoding import (
+    MailMessage,
     addresses,
     decode_bytes,
     decode_header_value,
@@ -243,7 +244,7 @@ def _unflow(text: str, delsp: bool) -> str:
 # The entry point
 # ---------------------------------------------------------------------------
 
-_PARSER = BytesParser(policy=compat32)
+_PARSER = BytesParser(MailMessage, policy=compat32)
 
 
 def _size(n: float) -> str:

@@ -17,13 +17,14 @@ count the database work.
 
 import re
 import time
+from email.message import Message
 
 import pytest
 from django.db import transaction
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from letters.intake.decoding import address_matches
+from letters.intake.decoding import MailMessage, address_matches
 from letters.intake.parse import ParseError, parse_email
 from letters.intake.process import process_inbound_email
 from letters.intake.store import receive_email
@@ -227,6 +228,22 @@ ADDRESSY = st.lists(
 def test_the_linear_address_search_finds_what_the_plain_pattern_finds(text):
     found = [m.span() for m in address_matches(text)]
     assert found == [m.span() for m in PLAIN_ADDRESS.finditer(text)]
+
+
+def parameters_read_by(message_class, value):
+    message = message_class()
+    message["Content-Type"] = value
+    try:
+        return message.get_params()
+    except Exception as exc:  # noqa: BLE001 - the stdlib's own errors are part of its reading
+        return type(exc)
+
+
+@settings(max_examples=500, derandomize=True, database=None, deadline=None)
+@given(value=st.text(alphabet='text/plain;"\\= *0%', max_size=40))
+@example('a; b="x;y\\";z"; c')  # an escaped quote inside quotes does not close them
+def test_header_parameters_are_read_as_the_stdlib_reads_them(value):
+    assert parameters_read_by(MailMessage, value) == parameters_read_by(Message, value)
 
 
 def test_the_generated_mail_is_as_malformed_as_it_claims():
