@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email import utils as email_utils
-from email.message import Message
 
 from ..addresses import normalise_address
 
@@ -197,58 +196,6 @@ def decode_header_value(value: object) -> str:
     flush()
     out.append(value[pos:])
     return "".join(out).strip()
-
-
-# ---------------------------------------------------------------------------
-# Header parameters (charset, boundary, filename...)
-# ---------------------------------------------------------------------------
-
-# A header's parameters are read from its first MAX_PARAMETER_CHARS characters, and at most
-# MAX_PARAMETERS of them (no Content-Type or Content-Disposition has a tenth as many: a long
-# filename in RFC 2231 pieces has a few dozen): each is read on every part of a message,
-# several times.
-MAX_PARAMETER_CHARS = 16 * 1024
-MAX_PARAMETERS = 100
-# One parameter: up to the first ";" outside quotes, a quote being a '"' not after a backslash
-# (as the stdlib counts them); a quote left open runs to the end. Possessive: no backtracking.
-_PARAMETER = re.compile(r'(?:[^";]++|(?<=\\)"|"(?:[^"]++|(?<=\\)")*+(?:"|\Z))*+')
-
-
-def _parameters(value: str) -> list[str]:
-    """The header's value split into its parameters, as email.message._parseparam splits it,
-    in linear time: that one counts the quotes from the parameter's start again at each ";"
-    inside quotes (a Content-Type of 100 KB of them: 10 s)."""
-    value = ";" + value[:MAX_PARAMETER_CHARS]
-    found: list[str] = []
-    at = 0
-    while at < len(value) and value[at] == ";" and len(found) < MAX_PARAMETERS:
-        match = _PARAMETER.match(value, at + 1)
-        parameter, at = match.group(0), match.end()
-        if "=" in parameter:
-            name, _, rest = parameter.partition("=")
-            parameter = name.strip().lower() + "=" + rest.strip()
-        found.append(parameter.strip())
-    return found
-
-
-class MailMessage(Message):
-    """compat32's Message, with its header parameters read by _parameters.
-
-    get_param, get_params, get_boundary (which the parser calls on each multipart),
-    get_filename and get_content_charset all read them through _get_params_preserve, a
-    private method of the stdlib's: the hostile-message tests time what happens if it ever
-    stops being the one."""
-
-    def _get_params_preserve(self, failobj, header):
-        missing = object()
-        value = self.get(header, missing)
-        if value is missing:
-            return failobj
-        params = []
-        for parameter in _parameters(str(value)):
-            name, _, val = parameter.partition("=")
-            params.append((name.strip(), val.strip()))
-        return email_utils.decode_params(params)
 
 
 # Header values are read for addresses up to this many characters in all (To and Cc together,

@@ -20,8 +20,8 @@ so we use ``compat32`` and decode only the headers we need (RFC 2047 by hand,
 tolerant of unknown charsets, 8-bit bytes and split multi-byte characters).
 
 This module holds the public types, the MIME walk and ``parse_email``; the
-pieces it calls live beside it: ``decoding`` (charsets, headers, addresses,
-dates), ``plain_text`` (HTML to text, quotes, signatures, footers, URLs),
+pieces it calls live beside it: ``mime`` (the stdlib's parser, bounded: lines,
+depth, header parameters), ``decoding`` (charsets, headers, addresses, dates), ``plain_text`` (HTML to text, quotes, signatures, footers, URLs),
 ``signoff`` (name, town, address and phone under the letter), ``attachments``
 (.docx/.odt/.txt text) and ``hygiene`` (auto-replies, bounces, lists, loops,
 suspect mail).
@@ -34,12 +34,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email import utils as email_utils
 from email.message import Message
-from email.parser import BytesParser
 from email.policy import compat32
 
 from .attachments import attachment_kind, attachment_text
 from .decoding import (
-    MailMessage,
     addresses,
     decode_bytes,
     decode_header_value,
@@ -50,6 +48,7 @@ from .decoding import (
 )
 from .hygiene import auto_reason, suspect_reasons
 from .identify import message_ids
+from .mime import MAX_LINES, TooDeep, line_count, message_from_bytes
 from .plain_text import CONTROL, MAX_HTML_CHARS, find_urls, html_to_text, strip_quotes, tidy
 from .signoff import extract_signoff
 
@@ -244,8 +243,6 @@ def _unflow(text: str, delsp: bool) -> str:
 # The entry point
 # ---------------------------------------------------------------------------
 
-_PARSER = BytesParser(MailMessage, policy=compat32)
-
 
 def _size(n: float) -> str:
     if n >= MB:
@@ -272,9 +269,10 @@ def parse_email(
     max_parts: int = 100,
     max_depth: int = 10,
     max_attachment_bytes: int = 10 * MB,
+    max_lines: int = MAX_LINES,
 ) -> ParsedEmail:
     """Parse one raw message into a ParsedEmail; raises only ParseError."""
-    msg = _read(raw, max_bytes=max_bytes, max_depth=max_depth)
+    msg = _read(raw, max_bytes=max_bytes, max_lines=max_lines, max_depth=max_depth)
     h = _headers(msg)
     leaves = _collect(msg, max_parts, max_depth)
     body_text, hrefs = _body_text(leaves)
@@ -293,15 +291,17 @@ def parse_email(
     return _parsed(h, msg, body, signoff, body_text, hrefs, [a for a, _, _ in attachments], own)
 
 
-def _read(raw: bytes, *, max_bytes: int, max_depth: int) -> Message:
+def _read(raw: bytes, *, max_bytes: int, max_lines: int, max_depth: int) -> Message:
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogateescape")
     raw = bytes(raw)
     if len(raw) > max_bytes:
         raise ParseError(f"message too large ({_size(len(raw))}, limit {_size(max_bytes)})")
+    if (lines := line_count(raw)) > max_lines:
+        raise ParseError(f"too many lines ({lines:,}, limit {max_lines:,})")
     try:
-        return _PARSER.parsebytes(raw)
-    except RecursionError:
+        return message_from_bytes(raw, max_depth=max_depth)
+    except (TooDeep, RecursionError):
         raise ParseError(f"nesting too deep (more than {max_depth} levels)") from None
 
 

@@ -18,13 +18,16 @@ count the database work.
 import re
 import time
 from email.message import Message
+from email.parser import BytesParser
+from email.policy import compat32
 
 import pytest
 from django.db import transaction
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from letters.intake.decoding import MailMessage, address_matches
+from letters.intake.decoding import address_matches
+from letters.intake.mime import MailMessage, message_from_bytes
 from letters.intake.parse import ParseError, parse_email
 from letters.intake.process import process_inbound_email
 from letters.intake.store import receive_email
@@ -210,6 +213,28 @@ def test_any_message_is_stored_raw_and_ends_in_a_final_state_without_raising(
         assert row.status == InboundStatus.ACCEPTED or row.reason
         assert seconds < PROCESS_SECONDS, f"{seconds:.2f} s to process"
         transaction.set_rollback(True)
+
+
+def structure(message):
+    """What a parser made of a message: each part's headers, payload and defects."""
+    payload = message.get_payload()
+    return (
+        list(message.raw_items()),
+        message.get_default_type(),
+        [structure(part) for part in payload] if message.is_multipart() else payload,
+        message.preamble,
+        message.epilogue,
+        [type(defect) for defect in message.defects],
+    )
+
+
+@BOUNDED
+@given(raw=RAW)
+def test_the_bounded_parser_reads_a_message_as_the_stdlib_parser_reads_it(raw):
+    def bounded(raw):
+        return message_from_bytes(raw, max_depth=1_000)  # deeper than any generated
+
+    assert structure(bounded(raw)) == structure(BytesParser(policy=compat32).parsebytes(raw))
 
 
 # The address pattern as it was before its search was made linear.
