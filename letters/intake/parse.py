@@ -21,10 +21,12 @@ tolerant of unknown charsets, 8-bit bytes and split multi-byte characters).
 
 This module holds the public types, the MIME walk and ``parse_email``; the
 pieces it calls live beside it: ``mime`` (the stdlib's parser, bounded: lines,
-depth, header parameters), ``decoding`` (charsets, headers, addresses, dates), ``plain_text`` (HTML to text, quotes, signatures, footers, URLs),
-``signoff`` (name, town, address and phone under the letter), ``attachments``
+depth, header parameters), ``decoding`` (charsets, headers, addresses, dates),
+``plain_text`` (HTML to text, quotes, signatures, footers, URLs), ``signoff``
+(name, town, address and phone under the letter), ``attachments``
 (.docx/.odt/.txt text) and ``hygiene`` (auto-replies, bounces, lists, loops,
-suspect mail).
+suspect mail). What each reads is capped before the work starts; the caps are
+listed in docs/email-intake.md.
 """
 
 from __future__ import annotations
@@ -56,8 +58,8 @@ __all__ = ["Attachment", "ParseError", "ParsedEmail", "decode_bytes", "parse_ema
 
 MB = 1024 * 1024
 # The most text read from one part, and kept as the letter's text: a letter is a few thousand
-# words, and every step after this one is linear in it, about a second a million characters
-# of short lines (the raw message keeps everything).
+# words, and every step after this one is linear in it, about half a second a million
+# characters of short lines (the raw message keeps everything).
 MAX_TEXT_CHARS = 300_000
 # Zipped documents (.docx, .odt) opened for a letter sent as one: each may take a fifth of a
 # second at the inflated-size cap (attachments.py).
