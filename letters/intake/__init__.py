@@ -17,7 +17,8 @@ acknowledge.py  the one automatic reply to an emailed letter (RFC 3834: to the e
 
 Parsing, pure Python (no Django, no network; linear, or capped before the work):
 identify.py     Message-ID and checksum, read from the header block alone
-parse.py        a message into a ParsedEmail, with decoding.py, plain_text.py (HTML and quotes),
-                signoff.py (name, town, phone), attachments.py (.docx, .txt), hygiene.py
-                (auto-replies, bounces, lists, loops), match.py (the article), characters.py
+parse.py        a message into a ParsedEmail, with mime.py (the stdlib's parser, bounded),
+                decoding.py, plain_text.py (HTML and quotes), signoff.py (name, town, phone),
+                attachments.py (.docx, .txt), hygiene.py (auto-replies, bounces, lists, loops),
+                match.py (the article), characters.py
 """

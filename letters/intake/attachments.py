@@ -14,8 +14,10 @@ from .decoding import decode_bytes
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _TEXT_NS = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
 # A document's XML is inflated in chunks and given up past this size, whatever size the zip
-# declares (a declared size can lie); and its elements may nest at most this deep.
-_MAX_XML = 8 * 1024 * 1024
+# declares (a declared size can lie); and its elements may nest at most this deep. A letter's
+# document.xml is tens of kilobytes; a megabyte of the worst XML (a million tiny elements)
+# takes about a fifth of a second to read.
+_MAX_XML = 1024 * 1024
 _MAX_DEPTH = 100
 _CHUNK = 64 * 1024
 

@@ -9,6 +9,7 @@ import base64
 import binascii
 import codecs
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from email import utils as email_utils
 
@@ -19,14 +20,11 @@ from ..addresses import normalise_address
 # ---------------------------------------------------------------------------
 
 
-def _latin1_fallback(exc: UnicodeError):
-    # cp1252 leaves 0x81, 0x8D, 0x8F, 0x90, 0x9D undefined; keep them as Latin-1.
-    if isinstance(exc, UnicodeDecodeError):
-        return exc.object[exc.start : exc.end].decode("latin-1"), exc.end
-    raise exc
-
-
-codecs.register_error("letters-latin1", _latin1_fallback)
+# windows-1252 as the table of the 256 characters its bytes stand for (the table its own codec
+# decodes with), the five bytes it leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) kept as
+# Latin-1. An error handler for those five was a call into Python for each one: a megabyte of
+# them took a third of a second.
+_CP1252_OR_LATIN1 = "".join(bytes([b]).decode("cp1252", "ignore") or chr(b) for b in range(256))
 
 _CHARSET_ALIASES = {
     "gb2312": "gb18030",
@@ -127,7 +125,7 @@ def decode_bytes(data: bytes, charset: str | None = None) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        return data.decode("cp1252", "letters-latin1")
+        return codecs.charmap_decode(data, "strict", _CP1252_OR_LATIN1)[0]
     return text.removeprefix("\ufeff")
 
 
@@ -200,34 +198,73 @@ def decode_header_value(value: object) -> str:
     return "".join(out).strip()
 
 
+# Header values are read for addresses up to this many characters in all (To and Cc together,
+# the envelope headers together, the From): the stdlib's address parser takes about a
+# microsecond a character, and no letter has more addresses than fit. The raw message keeps
+# the rest.
+MAX_ADDRESS_CHARS = 16 * 1024
+
+_ADDRESS = r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+"
+_ADDRESS_AT = re.compile(_ADDRESS)
+# Searched for as it is, the pattern is tried at every character of a run of local-part
+# characters and reads to the run's end each time: quadratic in a long run with no "@". A
+# match can only begin where such a run begins, so the search tries only there.
+_ADDRESS_AT_RUN_START = re.compile(r"(?<![\w.+'-])" + _ADDRESS)
+
+
+def address_matches(text: str) -> Iterator[re.Match[str]]:
+    """The address-like words of `text`, as re.finditer finds them, in time linear in its
+    length. finditer goes on from where the last match ended, which may be inside a run
+    ("a@b.c+d@e.f"), so that point is tried too."""
+    at = 0
+    while True:
+        match = (_ADDRESS_AT.match(text, at) if at else None) or _ADDRESS_AT_RUN_START.search(
+            text, at
+        )
+        if match is None:
+            return
+        yield match
+        at = match.end()
+
+
+def _capped(values: list[str], budget: int = MAX_ADDRESS_CHARS) -> Iterator[str]:
+    """The values, as many characters of them as the budget holds: the value that overflows it
+    is cut after its last comma within it (the address the cut falls in is not read)."""
+    for value in values:
+        if len(value) > budget:
+            yield value[:budget].rpartition(",")[0] or value[:budget]
+            return
+        budget -= len(value)
+        yield value
+
+
 def addresses(values: list[str]) -> list[str]:
-    out: list[str] = []
-    for v in values:
+    """The addresses in header values (To and Cc, or the envelope headers), normalised, each
+    once, in order; read from the first MAX_ADDRESS_CHARS characters of them."""
+    out: dict[str, None] = {}
+    for v in _capped(values):
         try:
             pairs = email_utils.getaddresses([fix_8bit(_FOLD.sub(" ", v))])
         except Exception:  # noqa: BLE001 - the stdlib address parser has had crashes on junk
             pairs = []
         found = [a for _, a in pairs if "@" in a]
         if not found:
-            found = ADDR_RE.findall(v)
+            found = [m.group(0) for m in address_matches(v)]
         for a in found:
             a = normalise_address(a)
-            if a and a not in out:
-                out.append(a)
-    return out
-
-
-ADDR_RE = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+            if a:
+                out.setdefault(a)
+    return list(out)
 
 
 def parse_from(value: str) -> tuple[str, str]:
-    value = fix_8bit(_FOLD.sub(" ", value or ""))
+    value = fix_8bit(_FOLD.sub(" ", (value or "")[:MAX_ADDRESS_CHARS]))
     try:
         name, addr = email_utils.parseaddr(value)
     except Exception:  # noqa: BLE001
         name, addr = "", ""
     if "@" not in addr:
-        m = ADDR_RE.search(value)
+        m = next(address_matches(value), None)
         addr = m.group(0) if m else addr
         if m and not name:
             name = value[: m.start()].strip(" <\"'")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from ..addresses import normalise_address
-from .decoding import ADDR_RE, decode_header_value
+from .decoding import MAX_ADDRESS_CHARS, address_matches, decode_header_value
 
 _OOO_SUBJECT = re.compile(
     r"^\s*(?:out of (?:the )?office|automatic reply|auto(?:matic)?[- ]?(?:reply|response)"
@@ -32,8 +32,9 @@ def auto_reason(
     if own:
         if normalise_address(from_addr, drop_tag=True) in own:
             return "loop"
-        for xl in h.get("x-loop", []):
-            if any(normalise_address(a, drop_tag=True) in own for a in ADDR_RE.findall(xl)):
+        x_loop = " ".join(h.get("x-loop", []))[:MAX_ADDRESS_CHARS]
+        for m in address_matches(x_loop):
+            if normalise_address(m.group(0), drop_tag=True) in own:
                 return "loop"
     local = from_addr.split("@", 1)[0]
     return_path = first("return-path")

@@ -20,11 +20,13 @@ so we use ``compat32`` and decode only the headers we need (RFC 2047 by hand,
 tolerant of unknown charsets, 8-bit bytes and split multi-byte characters).
 
 This module holds the public types, the MIME walk and ``parse_email``; the
-pieces it calls live beside it: ``decoding`` (charsets, headers, addresses,
-dates), ``plain_text`` (HTML to text, quotes, signatures, footers, URLs),
-``signoff`` (name, town, address and phone under the letter), ``attachments``
+pieces it calls live beside it: ``mime`` (the stdlib's parser, bounded: lines,
+depth, header parameters), ``decoding`` (charsets, headers, addresses, dates),
+``plain_text`` (HTML to text, quotes, signatures, footers, URLs), ``signoff``
+(name, town, address and phone under the letter), ``attachments``
 (.docx/.odt/.txt text) and ``hygiene`` (auto-replies, bounces, lists, loops,
-suspect mail).
+suspect mail). What each reads is capped before the work starts; the caps are
+listed in docs/email-intake.md.
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email import utils as email_utils
 from email.message import Message
-from email.parser import BytesParser
 from email.policy import compat32
 
 from .attachments import attachment_kind, attachment_text
@@ -49,15 +50,20 @@ from .decoding import (
 )
 from .hygiene import auto_reason, suspect_reasons
 from .identify import message_ids
-from .plain_text import CONTROL, find_urls, html_to_text, strip_quotes, tidy
+from .mime import MAX_LINES, TooDeep, line_count, message_from_bytes
+from .plain_text import CONTROL, MAX_HTML_CHARS, find_urls, html_to_text, strip_quotes, tidy
 from .signoff import extract_signoff
 
 __all__ = ["Attachment", "ParseError", "ParsedEmail", "decode_bytes", "parse_email"]
 
 MB = 1024 * 1024
-# The most text read from one part, and kept as the letter's text: no letter is a megabyte
-# long, and every step after this one is linear in it (the raw message keeps everything).
-MAX_TEXT_CHARS = 1_000_000
+# The most text read from one part, and kept as the letter's text: a letter is a few thousand
+# words, and every step after this one is linear in it, about half a second a million
+# characters of short lines (the raw message keeps everything).
+MAX_TEXT_CHARS = 300_000
+# Zipped documents (.docx, .odt) opened for a letter sent as one: each may take a fifth of a
+# second at the inflated-size cap (attachments.py).
+MAX_DOCUMENTS = 1
 
 
 # ---------------------------------------------------------------------------
@@ -206,9 +212,9 @@ def _charset(part: Message) -> str | None:
     return cs if isinstance(cs, str) else None
 
 
-def _part_text(part: Message) -> str:
-    data = _payload_bytes(part)[: 4 * MAX_TEXT_CHARS]  # UTF-8 takes at most 4 bytes a character
-    text = decode_bytes(data, _charset(part))[:MAX_TEXT_CHARS]
+def _part_text(part: Message, limit: int = MAX_TEXT_CHARS) -> str:
+    data = _payload_bytes(part)[: 4 * limit]  # UTF-8 takes at most 4 bytes a character
+    text = decode_bytes(data, _charset(part))[:limit]
     try:
         fmt = (part.get_param("format") or "").lower()
         delsp = (part.get_param("delsp") or "").lower() == "yes"
@@ -239,8 +245,6 @@ def _unflow(text: str, delsp: bool) -> str:
 # The entry point
 # ---------------------------------------------------------------------------
 
-_PARSER = BytesParser(policy=compat32)
-
 
 def _size(n: float) -> str:
     if n >= MB:
@@ -267,9 +271,10 @@ def parse_email(
     max_parts: int = 100,
     max_depth: int = 10,
     max_attachment_bytes: int = 10 * MB,
+    max_lines: int = MAX_LINES,
 ) -> ParsedEmail:
     """Parse one raw message into a ParsedEmail; raises only ParseError."""
-    msg = _read(raw, max_bytes=max_bytes, max_depth=max_depth)
+    msg = _read(raw, max_bytes=max_bytes, max_lines=max_lines, max_depth=max_depth)
     h = _headers(msg)
     leaves = _collect(msg, max_parts, max_depth)
     body_text, hrefs = _body_text(leaves)
@@ -288,32 +293,43 @@ def parse_email(
     return _parsed(h, msg, body, signoff, body_text, hrefs, [a for a, _, _ in attachments], own)
 
 
-def _read(raw: bytes, *, max_bytes: int, max_depth: int) -> Message:
+def _read(raw: bytes, *, max_bytes: int, max_lines: int, max_depth: int) -> Message:
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogateescape")
     raw = bytes(raw)
     if len(raw) > max_bytes:
         raise ParseError(f"message too large ({_size(len(raw))}, limit {_size(max_bytes)})")
+    if (lines := line_count(raw)) > max_lines:
+        raise ParseError(f"too many lines ({lines:,}, limit {max_lines:,})")
     try:
-        return _PARSER.parsebytes(raw)
-    except RecursionError:
+        return message_from_bytes(raw, max_depth=max_depth)
+    except (TooDeep, RecursionError):
         raise ParseError(f"nesting too deep (more than {max_depth} levels)") from None
 
 
 def _body_text(leaves: list[_Leaf]) -> tuple[str, list[str]]:
     """The letter's text, and the links of its HTML: the plain parts, else the HTML parts
-    turned into text; those of an attached message only if the message itself has none."""
+    turned into text; those of an attached message only if the message itself has none.
+    Parts are read until MAX_TEXT_CHARS of text, and MAX_HTML_CHARS of HTML in all."""
+    html_left = MAX_HTML_CHARS
     for inside in (False, True):
         texts = [lf for lf in leaves if not lf.is_attachment and lf.inside_message == inside]
-        plain = [t for t in (_part_text(lf.part) for lf in texts if lf.ctype == "text/plain")]
-        plain = [t for t in plain if t.strip()]
+        plain, length = [], 0  # length: of the plain parts joined by blank lines
+        for lf in texts:
+            if lf.ctype == "text/plain" and length < MAX_TEXT_CHARS:
+                text = _part_text(lf.part)
+                if text.strip():
+                    length += len(text) + 2 * bool(plain)
+                    plain.append(text)
         if plain:
             return "\n\n".join(plain)[:MAX_TEXT_CHARS], []
         converted, hrefs = [], []
         for lf in texts:
-            if lf.ctype != "text/html":
+            if lf.ctype != "text/html" or html_left <= 0:
                 continue
-            text, links = html_to_text(_part_text(lf.part))
+            markup = _part_text(lf.part, limit=html_left)
+            html_left -= len(markup)
+            text, links = html_to_text(markup)
             if text.strip():
                 converted.append(text)
                 hrefs.extend(links)
@@ -343,11 +359,17 @@ def _attachments(leaves: list[_Leaf]) -> list[tuple[Attachment, bytes, str | Non
 
 
 def _text_from_attachments(attachments, max_attachment_bytes: int) -> str:
-    """The text of the first document attachment that has some (marked text_extracted)."""
+    """The text of the first document attachment that has some (marked text_extracted); of
+    the zipped ones, only the first MAX_DOCUMENTS are opened."""
+    documents = 0
     for attachment, data, charset in attachments:
         kind = attachment_kind(attachment.filename, attachment.content_type)
         if kind is None or attachment.size > max_attachment_bytes:
             continue
+        if kind != "txt":
+            documents += 1
+            if documents > MAX_DOCUMENTS:
+                continue
         text = attachment_text(kind, data, charset)[:MAX_TEXT_CHARS]
         if text.strip():
             attachment.text_extracted = True

@@ -166,28 +166,38 @@ class _HTMLToText(HTMLParser):
 
 
 # nh3 (Rust, so a task's time limit cannot stop it) takes time that grows with the square of
-# the nesting depth, and the text walk after it about a second a megabyte. So HTML is cut to
-# MAX_HTML_CHARS (a letter's HTML is a few thousand), and HTML nested deeper than
-# MAX_HTML_DEPTH (no letter is) has its tags dropped before nh3 sees it: the words are kept.
+# the nesting depth, and the text walk after it about a second a megabyte, or two
+# microseconds a tag. So HTML is cut to MAX_HTML_CHARS, for a whole message (parse shares it
+# among the message's HTML parts; a letter's HTML is a few thousand; the raw message keeps the
+# rest), and HTML nested deeper than MAX_HTML_DEPTH or with more than MAX_HTML_TAGS tags (no
+# letter is, or has: a long one has a few thousand) has its tags dropped before nh3 sees it:
+# the words are kept.
 MAX_HTML_CHARS = 300_000
 MAX_HTML_DEPTH = 100
-_TAG = re.compile(r"<(/?)([a-zA-Z][^\s/<>]*)[^<>]*>")
+MAX_HTML_TAGS = 20_000
+# Possessive (*+): a "<" that no ">" closes fails at once. Backtracking, the name and the
+# attributes traded characters, the square of the run's length ("<a" + 300 KB: minutes).
+_TAG = re.compile(r"<(/?)([a-zA-Z][^\s/<>]*+)[^<>]*+>")
 _UNNESTED = frozenset(
     "area base br col embed hr img input link meta param source track wbr p li td th tr "
     "option dt dd".split()
 )
 
 
-def _nesting_depth(markup: str) -> int:
-    """The deepest nesting of elements, counted in one pass over the tags."""
-    depth = deepest = 0
-    for match in _TAG.finditer(markup):
+def _tangled(markup: str) -> bool:
+    """Whether the markup has more than MAX_HTML_TAGS tags or nests elements deeper than
+    MAX_HTML_DEPTH: counted in one pass over the tags, which stops at the first of those."""
+    depth = 0
+    for count, match in enumerate(_TAG.finditer(markup), 1):
+        if count > MAX_HTML_TAGS:
+            return True
         closing, name = match.group(1), match.group(2).lower()
         if name in _UNNESTED or match.group(0).endswith("/>"):
             continue
         depth = max(0, depth - 1) if closing else depth + 1
-        deepest = max(deepest, depth)
-    return deepest
+        if depth > MAX_HTML_DEPTH:
+            return True
+    return False
 
 
 def _flattened(markup: str) -> str:
@@ -214,7 +224,7 @@ def _flattened(markup: str) -> str:
 def html_to_text(markup: str) -> tuple[str, list[str]]:
     """Return (plain text, http(s) hrefs).  Blockquotes come back '>'-prefixed."""
     markup = markup[:MAX_HTML_CHARS]
-    if _nesting_depth(markup) > MAX_HTML_DEPTH:
+    if _tangled(markup):
         markup = _flattened(markup)
     try:
         cleaned = nh3.clean(

@@ -1,11 +1,12 @@
 """letters.word_diff: the edit shown word by word, escaped, fast at any length."""
 
+import difflib
 import html
 import random
 import re
 import time
 
-from letters.word_diff import word_diff_html
+from letters.word_diff import MAX_DIFF_STEPS, _Budget, _opcodes, _word_block, word_diff_html
 
 WORDS = ["the", "a", "letter", "editor", "trains", "late", "again", "sir", "why", "we"]
 
@@ -58,3 +59,55 @@ def test_a_24000_word_letter_cut_everywhere_is_diffed_in_well_under_a_second():
     diff = word_diff_html(original, edited)
     assert time.perf_counter() - started < 1.0
     assert original_of(diff) == original
+
+
+def paragraphs_of(words, size):
+    return [" ".join(words[i : i + size]) for i in range(0, len(words), size)]
+
+
+def test_a_48000_word_letter_with_every_other_paragraph_cut_is_diffed_in_under_half_a_second():
+    rng = random.Random(1)
+    paragraphs = paragraphs_of([rng.choice(WORDS) for _ in range(48_000)], 500)
+    original = "\n\n".join(paragraphs)
+    edited = "\n\n".join(
+        p if n % 2 else " ".join(w for i, w in enumerate(p.split(" ")) if i % 9)
+        for n, p in enumerate(paragraphs)
+    )
+    started = time.perf_counter()
+    diff = word_diff_html(original, edited)
+    assert time.perf_counter() - started < 0.5  # 0.2 s; 3.3 s with a budget for each paragraph
+    assert (original_of(diff), edited_of(diff)) == (original, edited)
+
+
+def test_a_48000_word_letter_with_every_other_paragraph_rewritten_is_diffed_in_under_half_a_second():
+    # Rewritten, a paragraph keeps only its spaces: difflib's matches are one token long, and
+    # its search nearer the cube of the length (a 500-word paragraph: 3 s; all of these: 145 s).
+    rng = random.Random(2)
+    paragraphs = paragraphs_of([f"w{rng.randrange(5_000)}" for _ in range(48_000)], 500)
+    rewritten = paragraphs_of([f"x{rng.randrange(5_000)}" for _ in range(48_000)], 500)
+    original = "\n\n".join(paragraphs)
+    edited = "\n\n".join(p if n % 2 else rewritten[n] for n, p in enumerate(paragraphs))
+    started = time.perf_counter()
+    diff = word_diff_html(original, edited)
+    assert time.perf_counter() - started < 0.5
+    assert (original_of(diff), edited_of(diff)) == (original, edited)
+
+
+def test_within_its_budget_the_diff_is_the_one_difflib_makes():
+    def as_html(opcodes, a, b):
+        return "".join(
+            part for op, a1, a2, b1, b2 in opcodes for part in _word_block(op, a[a1:a2], b[b1:b2])
+        )
+
+    rng = random.Random(3)
+    for _ in range(2_000):
+        tokens = rng.choice([["a", "b"], ["a", " ", "b", "  "], WORDS])
+        a = [rng.choice(tokens) for _ in range(rng.randrange(30))]
+        b = [rng.choice(tokens) for _ in range(rng.randrange(30))]
+        expected = difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()
+        assert as_html(_opcodes(a, b, _Budget(MAX_DIFF_STEPS)), a, b) == as_html(expected, a, b)
+
+
+def test_a_stretch_the_budget_cannot_pay_for_is_shown_removed_and_inserted_whole():
+    a, b = ["sir", " ", "the", " ", "trains"], ["sir", " ", "a", " ", "trains"]
+    assert list(_opcodes(a, b, _Budget(0))) == [("replace", 0, 5, 0, 5)]
