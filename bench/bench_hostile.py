@@ -145,6 +145,12 @@ MESSAGES = {
     "Subject: 200 KB of 'a'": lambda: message(
         "Dear Editor", headers=header("Subject", "a" * 200 * KB)
     ),
+    "References: 29 MB of ids": lambda: message(
+        "Dear Editor", headers=header("References", "<a@b> " * 4_800_000)
+    ),
+    "In-Reply-To: 29 MB of ids": lambda: message(
+        "Dear Editor", headers=header("In-Reply-To", "<a@b> " * 4_800_000)
+    ),
     "Content-Type: 30 KB of quoted ';'": lambda: message(
         "Dear Editor", content_type='text/plain; name="' + ";" * 30 * KB
     ),

@@ -2,7 +2,7 @@
 a message that has none) and its SHA-256. Every way in and the parser name a message alike.
 
 Pure Python: no Django, no database, no network. Reads only the header block, with patterns
-that are linear in its length.
+that are linear in its length, and of an id header at most MAX_IDS_CHARS.
 """
 
 import hashlib
@@ -39,9 +39,17 @@ def without_controls(value):
     return clean_line(str(value or "")).strip()
 
 
-def message_ids(value):
-    """The message ids in a Message-ID, In-Reply-To or References value (text or raw bytes):
+# An id header is read from 16 KB of it (an id is at most 998 characters): the first 16 KB of
+# a Message-ID or In-Reply-To, the last of References (its nearest ids, the ones threading
+# and the acknowledgement use). Read whole, a header of millions of ids took seconds.
+MAX_IDS_CHARS = 16 * 1024
+
+
+def message_ids(value, *, nearest=False):
+    """The message ids in a Message-ID, In-Reply-To or References value (text or raw bytes),
+    read from its first MAX_IDS_CHARS characters, or its last with nearest=True (References):
     those in angle brackets, else any word with an "@", each without control characters."""
+    value = value[-MAX_IDS_CHARS:] if nearest else value[:MAX_IDS_CHARS]
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     ids = _ANGLE_ID.findall(value)
@@ -82,4 +90,4 @@ def return_path_of(raw):
 def references_of(raw):
     """The References header's ids (for threading our acknowledgement)."""
     match = _REFERENCES.search(header_block(raw))
-    return message_ids(match.group(1)) if match else []
+    return message_ids(match.group(1), nearest=True) if match else []

@@ -408,7 +408,7 @@ def _parsed(h, msg, body, signoff, body_text, hrefs, attachments, own) -> Parsed
         to_addresses=addresses(h.get("to", []) + h.get("cc", [])),
         date=parse_date(h.get("date", [""])[0]),
         in_reply_to=in_reply[0] if in_reply else "",
-        references=message_ids(fix_8bit(" ".join(h.get("references", [])))),
+        references=message_ids(fix_8bit(" ".join(h.get("references", []))), nearest=True),
         body=body,
         signoff_name=signoff.name,
         signoff_town=signoff.town,

@@ -16,6 +16,7 @@ import pytest
 
 from letters.intake import attachments
 from letters.intake.decoding import MAX_ADDRESS_CHARS, address_matches, addresses
+from letters.intake.identify import identify, references_of
 from letters.intake.match import strip_subject_prefixes
 from letters.intake.mime import MAX_LINES, line_count
 from letters.intake.parse import MAX_TEXT_CHARS, ParseError, decode_bytes, parse_email
@@ -166,6 +167,13 @@ PAYLOADS = {
     "10,000,000 lines 99 parts deep": lambda: nested(99, b"x\r\n" * 10_000_000),
     "500,000 lines ten parts deep": lambda: nested(10, b"x\r\n" * 499_900),
     "499,000 '>' lines": lambda: message("Dear Editor\n" + ">\n" * 499_000),
+    # Id headers of millions of ids, each read whole (29 MB of References: 2.2 s).
+    "29 MB of References": lambda: message(
+        "Dear Editor", headers=header("References", "<a@b> " * 4_800_000)
+    ),
+    "29 MB of In-Reply-To": lambda: message(
+        "Dear Editor", headers=header("In-Reply-To", "<a@b> " * 4_800_000)
+    ),
     # Quoted semicolons in a header's parameters: the stdlib counted the quotes from the
     # parameter's start again at each one (100 KB: 5-10 s), and read every parameter of every
     # part several times (99 parts of 16 KB of semicolons: 9.9 s).
@@ -276,6 +284,18 @@ def test_a_part_nested_too_deep_is_refused_as_it_begins():
     assert result.reason == "nesting too deep (more than 10 levels)"
     assert seconds < 0.1
     assert parse_email(nested(9, b"Dear Editor")).body == "Dear Editor"
+
+
+def test_the_nearest_references_are_read_and_the_message_named_in_under_a_second():
+    ids = "<first@example.org> " + "<a@b> " * 2_400_000 + "<last@example.org>"  # 14 MB
+    raw = message("Dear Editor", headers=header("Message-ID", ids) + header("References", ids))
+    parsed = parse_email(raw)
+    assert parsed.references[-1] == "last@example.org"
+    assert "first@example.org" not in parsed.references
+    named, seconds = timed(identify, raw)  # 1.2 s when each id was read
+    assert named.message_id == "hostile@example.org"  # the first Message-ID header
+    assert seconds < SECOND
+    assert references_of(raw)[-1] == "last@example.org"
 
 
 def test_a_charset_is_still_read_beside_100_kb_of_quoted_semicolons():
