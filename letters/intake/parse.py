@@ -277,7 +277,7 @@ def parse_email(
     msg = _read(raw, max_bytes=max_bytes, max_lines=max_lines, max_depth=max_depth)
     h = _headers(msg)
     leaves = _collect(msg, max_parts, max_depth)
-    body_text, hrefs = _body_text(leaves)
+    body_text, hrefs, cut = _body_text(leaves)
     attachments = _attachments(leaves)
     cleaned, sig = strip_quotes(body_text) if body_text.strip() else ("", "")
     # A letter sent as a document: empty body, or a short "please see attached" note.
@@ -290,7 +290,14 @@ def parse_email(
         raise ParseError("no letter text found")
     body, signoff = _body_and_signoff(body_text, cleaned, sig)
     own = {normalise_address(a, drop_tag=True) for a in own_addresses if a}
-    return _parsed(h, msg, body, signoff, body_text, hrefs, [a for a, _, _ in attachments], own)
+    parsed = _parsed(h, msg, body, signoff, body_text, hrefs, [a for a, _, _ in attachments], own)
+    if cut:
+        parsed.suspect_reasons.append(CUT_REASON)
+    return parsed
+
+
+# What an editor sees on a letter whose text reached a cap: the rest is in the raw message.
+CUT_REASON = "text cut at the intake's limit: the whole message is under Inbound email"
 
 
 def _read(raw: bytes, *, max_bytes: int, max_lines: int, max_depth: int) -> Message:
@@ -307,10 +314,11 @@ def _read(raw: bytes, *, max_bytes: int, max_lines: int, max_depth: int) -> Mess
         raise ParseError(f"nesting too deep (more than {max_depth} levels)") from None
 
 
-def _body_text(leaves: list[_Leaf]) -> tuple[str, list[str]]:
+def _body_text(leaves: list[_Leaf]) -> tuple[str, list[str], bool]:
     """The letter's text, and the links of its HTML: the plain parts, else the HTML parts
     turned into text; those of an attached message only if the message itself has none.
-    Parts are read until MAX_TEXT_CHARS of text, and MAX_HTML_CHARS of HTML in all."""
+    Parts are read until MAX_TEXT_CHARS of text, and MAX_HTML_CHARS of HTML in all (see
+    CUT_REASON for what an editor is told). The third value: whether a cap cut the text."""
     html_left = MAX_HTML_CHARS
     for inside in (False, True):
         texts = [lf for lf in leaves if not lf.is_attachment and lf.inside_message == inside]
@@ -322,7 +330,7 @@ def _body_text(leaves: list[_Leaf]) -> tuple[str, list[str]]:
                     length += len(text) + 2 * bool(plain)
                     plain.append(text)
         if plain:
-            return "\n\n".join(plain)[:MAX_TEXT_CHARS], []
+            return "\n\n".join(plain)[:MAX_TEXT_CHARS], [], length >= MAX_TEXT_CHARS
         converted, hrefs = [], []
         for lf in texts:
             if lf.ctype != "text/html" or html_left <= 0:
@@ -334,8 +342,9 @@ def _body_text(leaves: list[_Leaf]) -> tuple[str, list[str]]:
                 converted.append(text)
                 hrefs.extend(links)
         if converted:
-            return "\n\n".join(converted)[:MAX_TEXT_CHARS], hrefs
-    return "", []
+            text = "\n\n".join(converted)
+            return text[:MAX_TEXT_CHARS], hrefs, len(text) >= MAX_TEXT_CHARS or html_left <= 0
+    return "", [], False
 
 
 def _attachments(leaves: list[_Leaf]) -> list[tuple[Attachment, bytes, str | None]]:

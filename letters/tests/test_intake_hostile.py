@@ -14,7 +14,7 @@ import zipfile
 
 import pytest
 
-from letters.intake import attachments
+from letters.intake import attachments, parse
 from letters.intake.decoding import MAX_ADDRESS_CHARS, address_matches, addresses
 from letters.intake.identify import identify, references_of
 from letters.intake.match import strip_subject_prefixes
@@ -347,6 +347,7 @@ def test_the_html_cap_is_shared_by_all_the_parts_of_a_message():
     assert "first" in body and "second" in body
     assert "third" not in body  # past MAX_HTML_CHARS: kept in the raw message only
     assert 2 * len(filler) < MAX_HTML_CHARS < 3 * len(filler)
+    assert parse.CUT_REASON in parse_email(raw).suspect_reasons
 
 
 def test_a_document_that_inflates_past_the_cap_is_refused_in_little_time_and_memory():
@@ -386,10 +387,15 @@ def test_only_the_first_zipped_document_of_a_message_is_opened():
         parse_email(with_docx(empty, letter))
 
 
-def test_a_letter_is_cut_to_the_text_cap():
-    body = parse_email(message("Dear Editor, " + "the trains are late. " * 50_000)).body
-    assert body.startswith("Dear Editor, the trains")
-    assert len(body) <= MAX_TEXT_CHARS < 50_000 * len("the trains are late. ")
+def test_a_letter_is_cut_to_the_text_cap_and_the_editors_are_told():
+    parsed = parse_email(message("Dear Editor, " + "the trains are late. " * 50_000))
+    assert parsed.body.startswith("Dear Editor, the trains")
+    assert len(parsed.body) <= MAX_TEXT_CHARS < 50_000 * len("the trains are late. ")
+    assert parse.CUT_REASON in parsed.suspect_reasons
+
+
+def test_a_letter_under_the_caps_is_not_said_to_be_cut():
+    assert parse_email(message(SIGNED * 100)).suspect_reasons == []
 
 
 def test_bytes_windows_1252_leaves_undefined_are_read_as_latin_1_quickly():
