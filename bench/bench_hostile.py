@@ -7,7 +7,8 @@ Each case runs in a child process with a time limit (--timeout, 60 s), so a case
 take minutes is reported as "> 60 s" instead of holding up the rest. The payloads are those
 letters/tests/test_intake_hostile.py feeds the parser (and a few sizes between), the word
 diffs those of letters/tests/test_word_diff.py; the documents are as large as the current
-cap on their inflated XML lets through.
+cap on their inflated XML lets through. The script builds them itself rather than importing
+the tests' builders, so that it runs unchanged on an older checkout, for before/after figures.
 """
 
 from __future__ import annotations
