@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from ..addresses import normalise_address
 from ..models import DeskDomain, Letter, LetterChecks
 from . import exclusivity, index, quotes
 
@@ -29,7 +30,7 @@ def recipients(inbound):
         raw[: end if end >= 0 else len(raw)], headersonly=True
     )
     values = [str(v) for name in ("to", "cc") for v in headers.get_all(name, [])]
-    return [address.lower() for _, address in getaddresses(values) if "@" in address]
+    return [normalise_address(a) for _, a in getaddresses(values) if "@" in a]
 
 
 def check_letter(letter):

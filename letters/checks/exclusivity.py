@@ -50,7 +50,7 @@ def _domain_matches(domain, desk_domains):
 def header_evidence(addresses, *, own_addresses, desk_domains):
     """Evidence from the message's recipients (To and Cc): one sentence per other letters desk
     it was addressed to. `desk_domains` are lower-case domains of known letters desks."""
-    own = {a.lower() for a in own_addresses}
+    own = {normalise_address(a) for a in own_addresses}
     desk_domains = {d.lower().strip(".") for d in desk_domains}
     evidence, seen = [], set()
     for address in list(addresses)[:MAX_ADDRESSES]:

@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from ..addresses import normalise_address
 from ..models import Cluster, Letter, LetterBand, LetterSignature, SimilarPair
 from . import shingles as sh
 
@@ -245,7 +246,7 @@ def index_letter(letter_id, *, now=None):
         values = sh.signature(hashes)
         keys = sh.band_keys(values)
         blob = sh.to_bytes(values)
-        writer = email.lower()
+        writer = normalise_address(email)
         if old_blob is not None and bytes(old_blob) == blob and old_writer == writer:
             return SimilarPair.objects.filter(letter_id=letter_id).count()
         serialise()

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from ..addresses import normalise_address
 from ..models import Cluster, Letter, LetterBand, LetterSignature, SimilarPair
 from . import shingles as sh
 from .index import components, serialise, window
@@ -121,7 +122,7 @@ class _Signed:
     of `sigs`): what the index stores of each."""
 
     ids: list
-    writers: list  # the address, lowercased
+    writers: list  # the address, normalised
     created: list
     hashes: list  # the shingle hashes, one numpy array per letter
     sigs: np.ndarray  # the MinHash signatures, (letters, NUM_PERM) uint32
@@ -138,7 +139,7 @@ def _sign_window(since, chunk_size, progress):
     ids, writers, created, sigs, hashes = [], [], [], [], []
     for pk, body, email, created_at in rows.iterator(chunk_size=chunk_size):
         ids.append(pk)
-        writers.append(email.lower())
+        writers.append(normalise_address(email))
         created.append(created_at)
         hashes.append(sh.shingle_hashes(body))
         sigs.append(sh.signature(hashes[-1]))

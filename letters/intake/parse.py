@@ -38,13 +38,13 @@ from email import utils as email_utils
 from email.message import Message
 from email.policy import compat32
 
+from ..addresses import normalise_address
 from .attachments import attachment_kind, attachment_text
 from .decoding import (
     addresses,
     decode_bytes,
     decode_header_value,
     fix_8bit,
-    normalise_address,
     parse_date,
     parse_from,
 )

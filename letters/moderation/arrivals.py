@@ -139,11 +139,8 @@ def receive_by_email(letter, *, inbound=None):
     letter.status = Status.RECEIVED
     letter.confirmed_at = _email_confirmation(letter)
     letter.save()
-    note = "; ".join(
-        part
-        for part in (f"Inbound email #{inbound.pk}" if inbound else "", letter.article_match_note)
-        if part
-    )
+    inbound_note = f"Inbound email #{inbound.pk}" if inbound else ""
+    note = "; ".join(filter(None, [inbound_note, letter.article_match_note]))
     record(letter, "received by email", actor_label="email", to_status=Status.RECEIVED, note=note)
     jobs.enqueue(jobs.ANALYSE_LETTER, letter.pk)  # campaigns, exclusivity, quotes
     return letter

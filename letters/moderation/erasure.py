@@ -3,9 +3,9 @@
 nothing personal. What the desk holds and its export are in writer_data.py.
 
 A writer is an email address, matched case-insensitively as the desk's writer history matches
-it (Letter.email__iexact). What the desk holds is: their letters; the mail that made or followed up
-those letters, or came from the address; each letter's events, notes, replies and notices and
-its places in editions; the addresses kept for the daily acknowledgement limit.
+it (Letter.email__iexact). What the desk holds is: their letters; the mail that made or
+followed up those letters, or came from the address; each letter's events, notes, replies and
+notices and its places in editions; the addresses kept for the daily acknowledgement limit.
 
 The erasure policy (README, "Personal data and retention"):
 - A letter that is not published is deleted, not blanked in place: a blank row would still say
