@@ -3,12 +3,14 @@ finds it, launches it and opens a tab. Never a downloaded browser (`apt-get inst
 """
 
 import os
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 # Playwright's sync API runs an event loop in the test's thread; the ORM calls the tests make
@@ -61,6 +63,26 @@ def tab(width=1280, height=900):
     """One tab in a fresh chromium."""
     with chromium() as browser:
         yield new_tab(browser, width, height)
+
+
+def wait_out_the_writing_time(form_shown_at):
+    """Sleep until the form shown by `form_shown_at` (time.monotonic() once it was on screen)
+    is older than LETTERS_MIN_SECONDS_TO_WRITE, so the post is not refused as too fast.
+    Playwright writes a letter in about a second, close to a short minimum: without this the
+    test would depend on how quickly the machine and the proof of work happen to run."""
+    wait = form_shown_at + settings.LETTERS_MIN_SECONDS_TO_WRITE + 0.2 - time.monotonic()
+    if wait > 0:
+        time.sleep(wait)
+
+
+def wait_for_text(scope, text):
+    """Wait for `text` in `scope` (a page or a frame). When it does not come, fail with what
+    the page shows instead (a form error, say), not with a bare timeout."""
+    try:
+        scope.locator(f"text={text}").wait_for()
+    except PlaywrightTimeout:
+        shown = scope.locator("body").inner_text(timeout=5_000)
+        raise AssertionError(f"{text!r} did not appear; the page shows:\n{shown[:3000]}") from None
 
 
 def clear_screenshots(pattern):

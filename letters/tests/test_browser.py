@@ -7,6 +7,7 @@ The test reads as the list of steps; each step is a function below it that says 
 """
 
 import re
+import time
 
 import pytest
 from django.conf import settings as django_settings
@@ -126,6 +127,7 @@ def write_a_letter(page, site, article):
     the form, the invisible ALTCHA widget solves its proof of work (from our static files) and
     fills in its answer; the thank-you page names the writer."""
     page.goto(site + article.get_absolute_url())
+    form_shown_at = time.monotonic()
     # The widget is on the page (our scripts ran), with nothing solved before the reader writes.
     assert page.input_value("input[name=altcha]") == ""
     page.fill("#id_name", "Margaret Hale")
@@ -143,8 +145,9 @@ def write_a_letter(page, site, article):
     # A Playwright assertion, not wait_for_function: that evaluates a string, which a
     # Content-Security-Policy without 'unsafe-eval' refuses.
     expect(page.locator("input[name=altcha]")).not_to_have_value("", timeout=30_000)
+    browser.wait_out_the_writing_time(form_shown_at)
     page.click("text=Send your letter")
-    page.wait_for_selector("text=Thank you, Margaret Hale")
+    browser.wait_for_text(page, "Thank you, Margaret Hale")
     shot(page, "02-reader-thanked")
 
 

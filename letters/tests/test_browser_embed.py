@@ -10,6 +10,7 @@ Screenshots go to artifacts/screenshots/embed/. Last, what goes back to the publ
 edition admin page's "Copy the text" puts the edition's print-ready text on the clipboard.
 """
 
+import time
 from urllib.parse import quote
 
 import pytest
@@ -106,6 +107,7 @@ def test_a_reader_sends_a_letter_from_the_block_on_the_publishers_page(
     page.goto(article_url)
     frame = page.frame_locator("iframe.letters-desk-embed")
     frame.locator("#id_name").wait_for()
+    form_shown_at = time.monotonic()
     # The iframe took the block's height (600px before the block's first message).
     expect(page.locator("iframe.letters-desk-embed")).not_to_have_attribute("style", "")
     page.wait_for_function(
@@ -123,8 +125,9 @@ def test_a_reader_sends_a_letter_from_the_block_on_the_publishers_page(
     frame.locator("#id_exclusive").check()
     frame.locator("#id_consent").check()
     expect(frame.locator("input[name=altcha]")).not_to_have_value("", timeout=30_000)
+    browser.wait_out_the_writing_time(form_shown_at)
     frame.locator("text=Send your letter").click()
-    frame.locator("text=Thank you, Margaret Hale").wait_for()
+    browser.wait_for_text(frame, "Thank you, Margaret Hale")
 
     # The thank-you block is shorter than the form: the iframe shrank to it.
     page.wait_for_function(
