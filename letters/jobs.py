@@ -24,6 +24,9 @@ SEND_EMAIL_ACKNOWLEDGEMENT = "letters.tasks.send_email_acknowledgement"
 PROCESS_INBOUND_EMAIL = "letters.tasks.process_inbound_email"
 CHECK_WITH_SPAM_SERVICE = "letters.tasks.check_with_spam_service"
 ANALYSE_LETTER = "letters.tasks.analyse_letter"
+ANALYSE_LETTERS = "letters.tasks.analyse_letters"
+# Letters per ANALYSE_LETTERS message: a mailbox import of 5,000 sends 50 messages, not 5,000.
+ANALYSIS_BATCH = 100
 
 NAMES = (
     LETTER_SUBMITTED,
@@ -35,6 +38,7 @@ NAMES = (
     PROCESS_INBOUND_EMAIL,
     CHECK_WITH_SPAM_SERVICE,
     ANALYSE_LETTER,
+    ANALYSE_LETTERS,
 )
 
 

@@ -21,6 +21,10 @@ from .syndication import sync as article_feeds
 # A letter whose confirmation email has not gone out this long after it was written is
 # assumed lost on the way to the broker and is enqueued again.
 LOST_AFTER = timedelta(minutes=2)
+# A letter never analysed is looked for this far back: beat cannot run while the broker is
+# down, and comes back within a minute of it; a letter whose analysis keeps failing is not
+# tried for ever.
+LOST_ANALYSIS_WINDOW = timedelta(days=1)
 
 RETRYING = {"acks_late": True, "autoretry_for": (OSError,), "retry_backoff": True, "max_retries": 5}
 
@@ -44,6 +48,7 @@ def enqueue_lost_work():
     now = timezone.now()
     notifications.enqueue_lost_sends(now - LOST_AFTER, now)
     acknowledge.enqueue_lost_acknowledgements(now)
+    moderation.enqueue_lost_analyses(now - LOST_AFTER, now - LOST_ANALYSIS_WINDOW)
 
 
 @shared_task(**RETRYING)
@@ -123,3 +128,10 @@ def analyse_letter(letter_id):
     """Near-duplicates, exclusivity and quotes of a new letter. Idempotent: run twice, it
     finds and writes the same (a letter gone meanwhile is skipped)."""
     analysis.analyse_letter(letter_id)
+
+
+@shared_task(**RETRYING)
+def analyse_letters(letter_ids):
+    """analyse_letter for each of many letters (a mailbox import, the sweeper). A letter
+    whose analysis fails is logged and left for the sweeper; the others go on."""
+    analysis.analyse_letters(letter_ids)

@@ -3,6 +3,7 @@
 exclusivity signals and the quote check. Idempotent: a second run finds the same and writes
 the same. Never run in a request."""
 
+import logging
 from email import policy
 from email.parser import BytesParser
 from email.utils import getaddresses
@@ -14,6 +15,8 @@ from django.utils import timezone
 from ..addresses import normalise_address
 from ..models import DeskDomain, Letter, LetterChecks
 from . import exclusivity, index, quotes
+
+log = logging.getLogger(__name__)
 
 # Only the headers are read (To and Cc); the stored message may be up to the inbound limit.
 HEADER_BYTES = 64 * 1024
@@ -75,3 +78,16 @@ def analyse_letter(letter_id):
             },
         )
     return checks
+
+
+def analyse_letters(letter_ids):
+    """analyse_letter for each of `letter_ids`. An OSError (the database or a file gone for a
+    moment) is raised so the task retries them all (each analysis is idempotent); any other
+    failure is logged and that letter skipped, left without checks for the sweeper."""
+    for letter_id in letter_ids:
+        try:
+            analyse_letter(letter_id)
+        except OSError:
+            raise
+        except Exception:
+            log.exception("Analysis of letter %s failed; the sweeper will try it again", letter_id)

@@ -138,6 +138,13 @@ class LetterQuerySet(models.QuerySet):
             phone="", address=""
         )
 
+    def needing_analysis(self, older_than, since):
+        """Letters stored between `since` and `older_than` that have no checks: their analysis
+        never ran (its message was lost on the way to the broker) or failed."""
+        return self.filter(
+            checks__isnull=True, created_at__lt=older_than, created_at__gte=since
+        ).order_by("pk")
+
     def needing_confirmation_email(self, older_than, claim_expired_before):
         """Web letters whose confirmation email has not gone out: never claimed though written
         before `older_than` (lost on the way to the broker), or claimed before

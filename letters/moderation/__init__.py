@@ -21,6 +21,7 @@ writers.py      a writer's addresses (merged by an editor) and letters
 from .arrivals import (
     FOLLOW_UP,
     confirm,
+    enqueue_lost_analyses,
     receive_by_email,
     receive_many_by_email,
     record_follow_up,
@@ -107,6 +108,7 @@ __all__ = [
     "check_with_spam_service",
     "check",
     "confirm",
+    "enqueue_lost_analyses",
     "delete_letter",
     "edit_text",
     "erase_writer",

@@ -169,9 +169,29 @@ def receive_many_by_email(letters):
         ],
         batch_size=500,
     )
-    for letter in letters:
-        jobs.enqueue(jobs.ANALYSE_LETTER, letter.pk)
+    ids = [letter.pk for letter in letters]
+    for start in range(0, len(ids), jobs.ANALYSIS_BATCH):
+        jobs.enqueue(jobs.ANALYSE_LETTERS, ids[start : start + jobs.ANALYSIS_BATCH])
     return letters
+
+
+def enqueue_lost_analyses(older_than, since, limit=1000):
+    """Enqueue again the work of letters that arrived between `since` and `older_than` and
+    were never analysed: their message never reached the broker (Redis down as the form
+    stored the letter, or as a mailbox import committed). Web letters are also shown to the
+    spam service again, if the publisher has one (that check leaves no mark when it finds
+    nothing, and asking twice is harmless). Returns how many letters. Safe to repeat."""
+    lost = list(
+        Letter.objects.needing_analysis(older_than, since).values_list("pk", "channel")[:limit]
+    )
+    ids = [pk for pk, _ in lost]
+    for start in range(0, len(ids), jobs.ANALYSIS_BATCH):
+        jobs.send_now(jobs.ANALYSE_LETTERS, ids[start : start + jobs.ANALYSIS_BATCH])
+    if settings.LETTERS_SPAM_CHECK:
+        for pk, channel in lost:
+            if channel == Channel.WEB:
+                jobs.send_now(jobs.CHECK_WITH_SPAM_SERVICE, pk)
+    return len(lost)
 
 
 # Follow-ups join the writer's letter.

@@ -30,7 +30,14 @@ from django.utils import timezone
 from bench.bench_burst import http_request, start_gunicorn, start_smtp_listener
 from letters import tasks
 from letters.intake import imap, process
-from letters.models import InboundEmail, InboundStatus, Letter, LetterEvent, Status
+from letters.models import (
+    InboundEmail,
+    InboundStatus,
+    Letter,
+    LetterChecks,
+    LetterEvent,
+    Status,
+)
 
 from . import dovecot_intake
 from .factories import LETTER_TEXT, form_data, make_article, make_message
@@ -386,7 +393,7 @@ def wait_for(condition, timeout=60):
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_with_redis_down_a_posted_letter_is_stored_and_thanked_and_confirmed_later(
+def test_with_redis_down_a_posted_letter_is_stored_and_thanked_and_confirmed_and_analysed_later(
     servers,
     worker,  # noqa: F811 (the fixture)
 ):
@@ -411,6 +418,8 @@ def test_with_redis_down_a_posted_letter_is_stored_and_thanked_and_confirmed_lat
     assert wait_for(lambda: mail_dir.exists() and any(mail_dir.iterdir()))
     assert "jane@example.com" in next(mail_dir.iterdir()).read_text()
     assert wait_for(lambda: Letter.objects.get().confirmation_sent_at is not None)
+    # Its analysis (near-duplicates, exclusivity, quotes) was lost with the message too.
+    assert wait_for(lambda: LetterChecks.objects.filter(letter=letter).exists())
 
 
 @pytest.mark.worker

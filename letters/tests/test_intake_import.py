@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.db import DataError
 
-from letters import moderation
+from letters import jobs, moderation
 from letters.intake import process
 from letters.intake.archive import import_messages
 from letters.intake.store import receive_email
@@ -122,3 +122,19 @@ def test_a_batch_the_database_refuses_is_stored_one_message_at_a_time(monkeypatc
     )
     assert (summary.stored, summary.accepted) == (3, 3)
     assert Letter.objects.count() == 3
+
+
+def test_an_import_asks_for_its_letters_analysis_a_hundred_at_a_time(
+    tmp_path, enqueued, django_capture_on_commit_callbacks
+):
+    path = tmp_path / "inbox.mbox"
+    messages = [
+        make_message(message_id=f"<bulk-{i}@example.org>", body=f"Letter {i} about the trams.\n")
+        for i in range(150)
+    ]
+    write_mbox(path, messages)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("import_mailbox", str(path), "--no-progress")
+    batches = [batch for name, (batch,) in enqueued if name == jobs.ANALYSE_LETTERS]
+    assert [len(batch) for batch in batches] == [100, 50]
+    assert sorted(sum(batches, [])) == sorted(Letter.objects.values_list("pk", flat=True))
