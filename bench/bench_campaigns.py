@@ -46,7 +46,7 @@ from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from letters.checks import index, rebuild  # noqa: E402
+from letters.checks import clusters, index, rebuild, signatures  # noqa: E402
 from letters.checks import shingles as sh  # noqa: E402
 from letters.models import Article, Letter, LetterSignature, SimilarPair, Status  # noqa: E402
 
@@ -207,7 +207,7 @@ def accuracy(threshold, sample_pairs=200_000):
     bodies = dict(Letter.objects.values_list("pk", "body"))
     towns = dict(Letter.objects.values_list("pk", "town"))
     # The unrelated sample compares shingle hashes (memory); the truth, exact shingle sets.
-    sets = {pk: sh.shingle_hashes(body) for pk, body in bodies.items()}
+    sets = {pk: signatures.shingle_hashes(body) for pk, body in bodies.items()}
     exact = {}
 
     def exact_jaccard(a, b):
@@ -239,7 +239,7 @@ def accuracy(threshold, sample_pairs=200_000):
     highest = 0.0
     for _ in range(sample_pairs):
         a, b = rng.sample(rng.choice(pools), 2)
-        highest = max(highest, sh.hashed_jaccard(sets[a], sets[b]))
+        highest = max(highest, signatures.hashed_jaccard(sets[a], sets[b]))
     within = sorted(jaccards[pair] for pair in truth)
     return {
         "truth": len(truth),
@@ -303,7 +303,7 @@ def lookup_vs_redis(redis_url, n=200):
     pipe = client.pipeline(transaction=False)
     started = time.perf_counter()
     for count, (pk, blob, _) in enumerate(rows, 1):
-        for key in sh.band_keys(sh.from_bytes(blob)):
+        for key in signatures.band_keys(signatures.from_bytes(blob)):
             pipe.sadd(f"band:{key}", pk)
         if count % 200 == 0:
             pipe.execute()
@@ -313,7 +313,7 @@ def lookup_vs_redis(redis_url, n=200):
     sample = rng.sample(rows, n)
     db_times, redis_times = [], []
     for pk, blob, created_at in sample:
-        keys = sh.band_keys(sh.from_bytes(blob))
+        keys = signatures.band_keys(signatures.from_bytes(blob))
         t0 = time.perf_counter()
         with connection.cursor() as cursor:
             index.candidates(cursor, pk, keys, created_at)
@@ -365,7 +365,7 @@ def main():
         build(options.letters, options.articles)
         print(f"  built in {time.perf_counter() - t0:.0f} s")
     print(
-        f"PostgreSQL {connection.pg_version}, {Letter.objects.count()} letters; threshold {settings.LETTERS_CAMPAIGN_THRESHOLD}, {sh.BANDS} bands of {sh.ROWS}"
+        f"PostgreSQL {connection.pg_version}, {Letter.objects.count()} letters; threshold {settings.LETTERS_CAMPAIGN_THRESHOLD}, {signatures.BANDS} bands of {signatures.ROWS}"
     )
     if not options.skip_rebuild or not LetterSignature.objects.exists():
         t0 = time.perf_counter()
@@ -410,7 +410,7 @@ def main():
             f"Dashboard (default range): {timed(client, dashboard, options.runs):.0f} ms; 170 days: {timed(client, dashboard + '?days=170', options.runs):.0f} ms"
         )
     with transaction.atomic():
-        index.forget(new["ids"])
+        clusters.forget(new["ids"])
         Letter.objects.filter(pk__in=new["ids"]).delete()
 
 

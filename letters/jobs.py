@@ -43,19 +43,29 @@ NAMES = (
 
 
 def task(name):
-    """The registered task called `name`."""
+    """The registered task called `name` (importing letters.tasks if this process has not)."""
     if name not in current_app.tasks:
-        # Celery finds letters.tasks by autodiscovery, which a worker runs at start-up; any
-        # other process (web, pipe, SMTP listener) runs it here, on its first job.
+        # Celery finds letters.tasks by autodiscovery, which a worker runs at start-up.
         current_app.autodiscover_tasks(force=True)
     return current_app.tasks[name]
 
 
 def send_now(name, *args):
     """Send task `name` with `args` to the broker now; never raise. An unreachable broker is
-    logged as a warning (the sweepers retry), an unknown name as an error (a bug)."""
+    logged as a warning (the sweepers retry), a name not in NAMES as an error (a bug).
+
+    A process that has not loaded letters.tasks (the web, the pipe, the SMTP listener) sends
+    by name and never loads it: the tasks import the worker's dependencies (the analysis'
+    numpy and datasketch, half a second of CPU), which those processes never need. One that
+    has them loaded, or runs tasks itself (task_always_eager), sends through the task."""
+    if name not in NAMES:
+        log.error("No task named %s: %r not enqueued", name, args)
+        return
     try:
-        task(name).apply_async(args=args)
+        if name in current_app.tasks or current_app.conf.task_always_eager:
+            task(name).apply_async(args=args)
+        else:
+            current_app.send_task(name, args=args)
     except NotRegistered:
         log.exception("No task named %s: %r not enqueued", name, args)
     except Exception:

@@ -13,100 +13,14 @@ workers would otherwise miss each other, each looking before the other's keys we
 Indexing is a few milliseconds, so the lock costs no throughput a letters desk would notice.
 """
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count
 from django.utils import timezone
 
 from ..addresses import normalise_address
 from ..models import Cluster, Letter, LetterBand, LetterSignature, SimilarPair
-from . import shingles as sh
-
-# The advisory lock's key: any 64-bit number nothing else in the desk uses.
-LOCK_KEY = 0x5EED_1E77  # "seed letter"
-
-
-def serialise():
-    """Hold the index's lock until the current transaction ends."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
-
-
-def window():
-    return timedelta(days=settings.LETTERS_CAMPAIGN_WINDOW_DAYS)
-
-
-# --- Clusters --------------------------------------------------------------------------------
-
-
-def recount(cluster_ids):
-    """Recount size and writers of `cluster_ids`; a cluster left with one letter or none is
-    dissolved (a lone letter is no cluster)."""
-    cluster_ids = [pk for pk in set(cluster_ids) if pk]
-    if not cluster_ids:
-        return
-    counts = {
-        row["cluster"]: row
-        for row in LetterSignature.objects.filter(cluster__in=cluster_ids)
-        .values("cluster")
-        .annotate(size=Count("pk"), writers=Count("writer", distinct=True))
-        .order_by()
-    }
-    now = timezone.now()
-    for pk in cluster_ids:
-        row = counts.get(pk)
-        if row is None or row["size"] < 2:
-            LetterSignature.objects.filter(cluster=pk).update(cluster=None)
-            Cluster.objects.filter(pk=pk).delete()
-        else:
-            Cluster.objects.filter(pk=pk).update(
-                size=row["size"], writers=row["writers"], updated_at=now
-            )
-
-
-def components(ids, edges):
-    """Connected components of `ids` under `edges` (pairs of ids): union-find."""
-    parent = {pk: pk for pk in ids}
-
-    def find(x):
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in edges:
-        if a in parent and b in parent:
-            ra, rb = find(a), find(b)
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
-    groups = {}
-    for pk in ids:
-        groups.setdefault(find(pk), []).append(pk)
-    return list(groups.values())
-
-
-def recluster(cluster_ids):
-    """Split clusters that lost a letter joining their parts: the members' components under
-    the pairs still stored. The largest part keeps the cluster; others get new ones."""
-    for pk in {c for c in cluster_ids if c}:
-        members = list(LetterSignature.objects.filter(cluster=pk).values_list("pk", flat=True))
-        edges = SimilarPair.objects.filter(letter__in=members, other__in=members).values_list(
-            "letter_id", "other_id"
-        )
-        parts = sorted(components(members, edges), key=len, reverse=True)
-        touched = [pk]
-        for part in parts[1:]:
-            if len(part) < 2:
-                LetterSignature.objects.filter(pk__in=part).update(cluster=None)
-                continue
-            new = Cluster.objects.create()
-            LetterSignature.objects.filter(pk__in=part).update(cluster=new)
-            touched.append(new.pk)
-        recount(touched)
-
+from . import signatures
+from .clusters import forget_one, recluster, serialise, window
 
 # --- One letter ------------------------------------------------------------------------------
 # The path every new letter takes is written in plain SQL (portable: PostgreSQL and SQLite):
@@ -161,26 +75,6 @@ def candidates(cursor, letter_id, keys, created_at):
     return cursor.fetchall()
 
 
-def _forget(letter_id):
-    """Take one letter out of the index (the caller holds the lock); returns its cluster."""
-    cluster = LetterSignature.objects.filter(pk=letter_id).values_list("cluster", flat=True).first()
-    LetterBand.objects.filter(letter_id=letter_id).delete()
-    SimilarPair.objects.filter(letter_id=letter_id).delete()
-    SimilarPair.objects.filter(other_id=letter_id).delete()
-    LetterSignature.objects.filter(pk=letter_id).delete()
-    return cluster
-
-
-def forget(letter_ids):
-    """Take letters out of the index and mend the clusters they were in. Called before a
-    letter is deleted or erased (its rows would go by CASCADE; this also splits a cluster it
-    was the only link of and recounts the rest). Safe to repeat."""
-    with transaction.atomic():
-        serialise()
-        clusters = [_forget(pk) for pk in letter_ids]
-        recluster(clusters)
-
-
 def _lock_letter(cursor, t, letter_id):
     """The letter's body, email and created_at (aware), with its stored signature and writer
     (None, None if it is not indexed yet), its row locked; None if the letter is gone."""
@@ -203,8 +97,8 @@ def _lock_letter(cursor, t, letter_id):
 def _near_duplicates(found, values, hashes, writer):
     """The `found` candidates similar enough to keep, closest first, each as (share, other id,
     same writer, other's cluster)."""
-    shares = sh.decide_many(
-        sh.estimates(values, [row[1] for row in found]).tolist(),
+    shares = signatures.decide_many(
+        signatures.estimates(values, [row[1] for row in found]).tolist(),
         hashes,
         [row[2] for row in found],
         settings.LETTERS_CAMPAIGN_THRESHOLD,
@@ -242,15 +136,15 @@ def index_letter(letter_id, *, now=None):
         if row is None:
             return None  # deleted meanwhile
         body, email, created_at, old_blob, old_writer = row
-        hashes = sh.shingle_hashes(body)
-        values = sh.signature(hashes)
-        keys = sh.band_keys(values)
-        blob = sh.to_bytes(values)
+        hashes = signatures.shingle_hashes(body)
+        values = signatures.signature(hashes)
+        keys = signatures.band_keys(values)
+        blob = signatures.to_bytes(values)
         writer = normalise_address(email)
         if old_blob is not None and bytes(old_blob) == blob and old_writer == writer:
             return SimilarPair.objects.filter(letter_id=letter_id).count()
         serialise()
-        stale_cluster = _forget(letter_id) if old_blob is not None else None
+        stale_cluster = forget_one(letter_id) if old_blob is not None else None
         found = candidates(cursor, letter_id, keys, created_at)
         matches = _near_duplicates(found, values, hashes, writer)
         joined = _shared_cluster(matches)

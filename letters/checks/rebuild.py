@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from ..addresses import normalise_address
 from ..models import Cluster, Letter, LetterBand, LetterSignature, SimilarPair
-from . import shingles as sh
-from .index import components, serialise, window
+from . import signatures
+from .clusters import components, serialise, window
 
 
 def _clear():
@@ -93,7 +93,7 @@ def _pairs_from_keys(keys, times, sigs, hashes, threshold, span):
     flat = keys.ravel()
     order = np.argsort(flat, kind="stable")
     sorted_keys = flat[order]
-    owners = order // sh.BANDS
+    owners = order // signatures.BANDS
     starts = np.flatnonzero(np.diff(sorted_keys) != 0) + 1
     bounds = np.concatenate(([0], starts, [len(sorted_keys)]))
     runs = np.flatnonzero(np.diff(bounds) > 1)
@@ -108,9 +108,9 @@ def _pairs_from_keys(keys, times, sigs, hashes, threshold, span):
             if not todo:
                 continue
             seen.update((a, b) for b in todo)
-            shares = np.count_nonzero(sigs[todo] == sigs[a], axis=1) / sh.NUM_PERM
+            shares = np.count_nonzero(sigs[todo] == sigs[a], axis=1) / signatures.NUM_PERM
             for b, value in zip(todo, shares.tolist(), strict=True):
-                share = sh.decide(value, hashes[a], hashes[b], threshold)
+                share = signatures.decide(value, hashes[a], hashes[b], threshold)
                 if share is not None:
                     pairs.append((a, b, share))
     return pairs
@@ -141,11 +141,11 @@ def _sign_window(since, chunk_size, progress):
         ids.append(pk)
         writers.append(normalise_address(email))
         created.append(created_at)
-        hashes.append(sh.shingle_hashes(body))
-        sigs.append(sh.signature(hashes[-1]))
+        hashes.append(signatures.shingle_hashes(body))
+        sigs.append(signatures.signature(hashes[-1]))
         if progress and len(ids) % 10000 == 0:
             progress(f"{len(ids)} letters signed")
-    sigs = np.array(sigs, dtype=np.uint32).reshape(-1, sh.NUM_PERM)
+    sigs = np.array(sigs, dtype=np.uint32).reshape(-1, signatures.NUM_PERM)
     return _Signed(ids=ids, writers=writers, created=created, hashes=hashes, sigs=sigs)
 
 
@@ -221,7 +221,7 @@ def rebuild(*, now=None, chunk_size=2000, progress=None):
     span = window()
     threshold = settings.LETTERS_CAMPAIGN_THRESHOLD
     signed = _sign_window(now - span, chunk_size, progress)
-    keys = sh.band_keys_of(signed.sigs)
+    keys = signatures.band_keys_of(signed.sigs)
     times = [c.timestamp() for c in signed.created]
     pairs = _pairs_from_keys(
         keys, times, signed.sigs, signed.hashes, threshold, span.total_seconds()

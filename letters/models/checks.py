@@ -53,7 +53,7 @@ class LetterBand(models.Model):
 
     # No database constraint: a constraint check for each of 42 rows per letter made the
     # rebuild's COPY twice as slow. The rows still go with their letter (Django's CASCADE and
-    # letters.checks.index.forget), and a lookup joins the signatures, which are constrained.
+    # letters.checks.clusters.forget), and a lookup joins the signatures, which are constrained.
     letter = models.ForeignKey(
         Letter, on_delete=models.CASCADE, related_name="+", db_constraint=False
     )

@@ -37,7 +37,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from .. import jobs
-from ..checks import index as similarity_index
+from ..checks import clusters as similarity_clusters
 from ..models import (
     EditionEvent,
     InboundEmail,
@@ -140,7 +140,7 @@ def _delete(letter, *, actor, actor_label, reason, now, empty_mail=True):
         created_at=now,
     )
     _forget_admin_log([letter.pk])
-    similarity_index.forget([letter.pk])  # and mend the cluster it was in
+    similarity_clusters.forget([letter.pk])  # and mend the cluster it was in
     letter.delete()  # notes, replies and notices go with it; events and mail stay, unlinked
     return counts
 

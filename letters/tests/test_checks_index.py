@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from letters import moderation
-from letters.checks import index
+from letters.checks import index, signatures
 from letters.checks import shingles as sh
 from letters.models import Cluster, Letter, LetterBand, LetterSignature, SimilarPair
 
@@ -97,7 +97,7 @@ def test_indexing_a_letter_twice_changes_nothing(article):
     assert index.index_letter(letters[1].pk) == 1
     assert (LetterBand.objects.count(), SimilarPair.objects.count()) == before[:2]
     assert Cluster.objects.get().pk == before[2]
-    assert LetterBand.objects.filter(letter=letters[1]).count() == sh.BANDS
+    assert LetterBand.objects.filter(letter=letters[1]).count() == signatures.BANDS
 
 
 def test_a_deleted_letter_leaves_the_index_and_its_cluster_recounted(article):
@@ -129,7 +129,7 @@ def test_an_erased_writer_leaves_the_index(article):
     assert not LetterSignature.objects.filter(pk=gone.pk).exists()
     assert not LetterBand.objects.filter(letter_id=gone.pk).exists()
     assert cluster_of(kept) is None
-    assert LetterBand.objects.filter(letter=kept).count() == sh.BANDS
+    assert LetterBand.objects.filter(letter=kept).count() == signatures.BANDS
 
 
 def test_a_letter_whose_text_changed_is_indexed_again(article):
@@ -156,6 +156,6 @@ def test_rebuild_finds_what_indexing_one_by_one_found(article):
     LetterBand.objects.all().delete()
     call_command("rebuild_similarity_index", verbosity=0)
     assert sorted(SimilarPair.objects.values_list("letter_id", "other_id")) == before
-    assert LetterBand.objects.count() == sh.BANDS * 8
+    assert LetterBand.objects.count() == signatures.BANDS * 8
     assert Cluster.objects.get().size == 4
     assert {cluster_of(letter).pk for letter in campaign} == {Cluster.objects.get().pk}

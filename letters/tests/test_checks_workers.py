@@ -10,8 +10,7 @@ import pytest
 from django.conf import settings
 
 from letters import jobs
-from letters.checks import rebuild
-from letters.checks import shingles as sh
+from letters.checks import rebuild, signatures
 from letters.models import Cluster, LetterBand, LetterSignature, SimilarPair
 
 from .factories import make_article, make_letter
@@ -79,7 +78,7 @@ def test_two_workers_indexing_at_once_lose_no_entry_and_miss_no_pair(two_workers
     while time.monotonic() < deadline and LetterSignature.objects.count() < len(letters):
         time.sleep(0.3)
     assert LetterSignature.objects.count() == len(letters)
-    assert LetterBand.objects.count() == len(letters) * sh.BANDS
+    assert LetterBand.objects.count() == len(letters) * signatures.BANDS
     found = sorted(SimilarPair.objects.values_list("letter_id", "other_id", "jaccard"))
     clusters = [(c.size, c.writers) for c in Cluster.objects.all()]
     # What one process indexing them in turn finds, from scratch:

@@ -215,6 +215,24 @@ def test_the_fast_pipe_stores_the_message_itself_when_no_listener_answers():
 
 
 @pytest.mark.django_db(transaction=True)
+def test_the_pipe_storing_in_process_boots_django_without_the_similarity_maths():
+    # datasketch (with numpy and scipy) is the worker's analysis only: loaded at start-up, it
+    # doubled the CPU of every process that boots the desk (1.3 s, now 0.6 s).
+    result = run_fast_pipe(
+        eml("plain.eml"),
+        *ENVELOPE,
+        relay=f"127.0.0.1:{free_port()}",
+        python_options=["-X", "importtime"],
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith(b"stored as inbound email")
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.decode().splitlines()}
+    top_level = {name.split(".")[0] for name in imported}
+    assert {"django", "letters"} <= top_level
+    assert not top_level & {"datasketch", "numpy", "scipy"}
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_fast_pipe_hands_nothing_to_a_server_that_is_not_the_desks_listener():
     handler = mock.Mock(spec=["handle_DATA"])
     handler.handle_DATA = mock.AsyncMock(return_value="250 OK")

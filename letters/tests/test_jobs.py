@@ -1,5 +1,7 @@
 """letters.jobs: work started by task name, after commit, without importing letters.tasks."""
 
+import base64
+import json
 import logging
 import os
 import subprocess
@@ -48,3 +50,33 @@ def test_a_process_that_never_imported_the_tasks_finds_them_by_name():
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "reaction_letters.settings"},
     )
     assert result.stdout.strip() == "letters.tasks.process_inbound_email", result.stderr
+
+
+def test_a_process_that_never_imported_the_tasks_sends_a_job_by_name_without_loading_them(
+    tmp_path,
+):
+    code = (
+        "import django; django.setup();"
+        "import sys; from letters import jobs;"
+        "jobs.send_now(jobs.PROCESS_INBOUND_EMAIL, 42);"
+        "print(sorted({'letters.tasks', 'letters.checks.signatures', 'datasketch'} & set(sys.modules)))"
+    )
+    environment = {
+        key: value for key, value in os.environ.items() if key != "CELERY_BROKER_URL"
+    }  # the embedded broker: its queue is a folder of files
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **environment,
+            "DJANGO_SETTINGS_MODULE": "reaction_letters.settings",
+            "LETTERS_VAR_DIR": str(tmp_path),
+        },
+    )
+    assert result.stdout.strip() == "[]", result.stderr
+    (queued,) = (tmp_path / "celery" / "queue").iterdir()
+    message = json.loads(queued.read_text())
+    assert message["headers"]["task"] == jobs.PROCESS_INBOUND_EMAIL
+    assert json.loads(base64.b64decode(message["body"]))[0] == [42]

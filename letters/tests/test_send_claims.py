@@ -213,6 +213,21 @@ def test_every_attempt_at_one_mail_carries_the_same_message_id(make, mailoutbox,
     assert letter_id_from_message_id(ids[0]) is not None
 
 
+# The mail to writers among the jobs the sweeper enqueued (it also enqueues the analysis of
+# letters left without it, as these tests' letters are).
+MAIL_JOBS = {
+    jobs.SEND_CONFIRMATION,
+    jobs.SEND_PUBLICATION_NOTICE,
+    jobs.SEND_EDITED_VERSION,
+    jobs.SEND_REPLY,
+    jobs.SEND_EMAIL_ACKNOWLEDGEMENT,
+}
+
+
+def sends(enqueued):
+    return [job for job in enqueued if job[0] in MAIL_JOBS]
+
+
 def test_the_sweeper_enqueues_each_send_whose_claim_expired_unsent(settings, enqueued):
     dead = [make(dead_claim(settings)) for make in SENDS[:-1]]
     dead.append(acknowledgement(dead_claim(settings), message_id="<dead@example.org>"))
@@ -220,7 +235,7 @@ def test_the_sweeper_enqueues_each_send_whose_claim_expired_unsent(settings, enq
     done = reply(dead_claim(settings))
     Reply.objects.filter(pk=done.job[1][0]).update(sent_at=timezone.now())
     tasks.enqueue_lost_work()
-    assert sorted(enqueued) == sorted(mail.job for mail in dead)
+    assert sorted(sends(enqueued)) == sorted(mail.job for mail in dead)
     assert live.job not in enqueued
 
 
@@ -240,7 +255,7 @@ def test_the_sweeper_enqueues_replies_and_publication_notices_that_never_reached
 
     tasks.enqueue_lost_work()
 
-    assert sorted(enqueued) == sorted(
+    assert sorted(sends(enqueued)) == sorted(
         [lost_reply.job, (jobs.SEND_PUBLICATION_NOTICE, (unannounced.pk,))]
     )
     assert just_written.job not in enqueued
@@ -261,7 +276,7 @@ def test_a_notice_no_longer_due_gives_up_its_dead_claim(settings, enqueued, mail
     assert mail.send() is False
     assert mail.claimed_at() is None
     tasks.enqueue_lost_work()
-    assert enqueued == []
+    assert sends(enqueued) == []
     assert mailoutbox == []
 
 
@@ -271,14 +286,14 @@ def test_an_acknowledgement_no_longer_due_gives_up_its_dead_claim(settings, enqu
     assert mail.send() is False
     assert not EmailAcknowledgement.objects.exists()
     tasks.enqueue_lost_work()
-    assert enqueued == []
+    assert sends(enqueued) == []
 
 
 def test_a_confirmation_for_a_letter_no_longer_awaiting_it_is_not_enqueued(settings, enqueued):
     confirmation(dead_claim(settings))
     Letter.objects.update(status=Status.SPAM)
     tasks.enqueue_lost_work()
-    assert enqueued == []
+    assert sends(enqueued) == []
 
 
 @pytest.mark.usefixtures("latest_migrations_afterwards")
