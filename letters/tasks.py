@@ -21,9 +21,12 @@ from .syndication import sync as article_feeds
 # A letter whose confirmation email has not gone out this long after it was written is
 # assumed lost on the way to the broker and is enqueued again.
 LOST_AFTER = timedelta(minutes=2)
-# A letter never analysed is looked for this far back: beat cannot run while the broker is
-# down, and comes back within a minute of it; a letter whose analysis keeps failing is not
-# tried for ever.
+# A letter without its analysis this long after it arrived is assumed lost on the way to the
+# broker (longer than a confirmation: a big mailbox import keeps the worker busy for minutes,
+# and what is still queued must not be sent twice). It is looked for a day back: beat cannot
+# run while the broker is down, and catches up within a minute of its return; a letter whose
+# analysis keeps failing is not tried for ever.
+ANALYSIS_LOST_AFTER = timedelta(minutes=10)
 LOST_ANALYSIS_WINDOW = timedelta(days=1)
 
 RETRYING = {"acks_late": True, "autoretry_for": (OSError,), "retry_backoff": True, "max_retries": 5}
@@ -48,7 +51,7 @@ def enqueue_lost_work():
     now = timezone.now()
     notifications.enqueue_lost_sends(now - LOST_AFTER, now)
     acknowledge.enqueue_lost_acknowledgements(now)
-    moderation.enqueue_lost_analyses(now - LOST_AFTER, now - LOST_ANALYSIS_WINDOW)
+    moderation.enqueue_lost_analyses(now - ANALYSIS_LOST_AFTER, now - LOST_ANALYSIS_WINDOW)
 
 
 @shared_task(**RETRYING)

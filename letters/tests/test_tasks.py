@@ -76,12 +76,12 @@ def test_the_sweeper_enqueues_the_analysis_of_letters_whose_message_was_lost(
     article, enqueued, settings
 ):
     settings.LETTERS_SPAM_CHECK = "publisher.spam.check"
-    minutes_ago = timezone.now() - timedelta(minutes=5)
+    minutes_ago = timezone.now() - timedelta(minutes=15)
     lost_web = make_letter(article=article, status=Status.UNCONFIRMED, created_at=minutes_ago)
     lost_email = make_letter(article=article, channel="email", created_at=minutes_ago)
     analysed = make_letter(article=article, created_at=minutes_ago)
     LetterChecks.objects.create(letter=analysed)
-    make_letter(article=article)  # just written: its analysis is still on its way
+    make_letter(article=article, created_at=timezone.now() - timedelta(minutes=5))  # queued
     make_letter(article=article, created_at=timezone.now() - timedelta(days=2))  # given up
     tasks.enqueue_lost_work()
     assert (jobs.ANALYSE_LETTERS, ([lost_web.pk, lost_email.pk],)) in enqueued
@@ -90,7 +90,7 @@ def test_the_sweeper_enqueues_the_analysis_of_letters_whose_message_was_lost(
 
 
 def test_the_sweeper_finds_no_analysis_lost_when_every_letter_has_its_checks(article, enqueued):
-    letter = make_letter(article=article, created_at=timezone.now() - timedelta(minutes=5))
+    letter = make_letter(article=article, created_at=timezone.now() - timedelta(minutes=15))
     LetterChecks.objects.create(letter=letter)
     tasks.enqueue_lost_work()
     assert [name for name, _ in enqueued if name == jobs.ANALYSE_LETTERS] == []
