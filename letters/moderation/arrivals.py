@@ -169,10 +169,17 @@ def receive_many_by_email(letters):
         ],
         batch_size=500,
     )
-    ids = [letter.pk for letter in letters]
-    for start in range(0, len(ids), jobs.ANALYSIS_BATCH):
-        jobs.enqueue(jobs.ANALYSE_LETTERS, ids[start : start + jobs.ANALYSIS_BATCH])
+    for batch in _analysis_batches([letter.pk for letter in letters]):
+        jobs.enqueue(jobs.ANALYSE_LETTERS, batch)
     return letters
+
+
+def _analysis_batches(ids):
+    """`ids` in lists of jobs.ANALYSIS_BATCH, one ANALYSE_LETTERS message each."""
+    return [
+        ids[start : start + jobs.ANALYSIS_BATCH]
+        for start in range(0, len(ids), jobs.ANALYSIS_BATCH)
+    ]
 
 
 def enqueue_lost_analyses(older_than, since, limit=1000):
@@ -184,9 +191,8 @@ def enqueue_lost_analyses(older_than, since, limit=1000):
     lost = list(
         Letter.objects.needing_analysis(older_than, since).values_list("pk", "channel")[:limit]
     )
-    ids = [pk for pk, _ in lost]
-    for start in range(0, len(ids), jobs.ANALYSIS_BATCH):
-        jobs.send_now(jobs.ANALYSE_LETTERS, ids[start : start + jobs.ANALYSIS_BATCH])
+    for batch in _analysis_batches([pk for pk, _ in lost]):
+        jobs.send_now(jobs.ANALYSE_LETTERS, batch)
     if settings.LETTERS_SPAM_CHECK:
         for pk, channel in lost:
             if channel == Channel.WEB:
